@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything Aviary's local runs and tests need, idempotently, into the project
+# (.venv for Python tools, node_modules for npm tools) plus a few Debian packages.
+# Safe to run repeatedly: each step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+want_apt=()
+command -v promtool >/dev/null || want_apt+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || [ -x /usr/bin/prometheus-node-exporter ] || want_apt+=(prometheus-node-exporter)
+command -v docker-compose >/dev/null || want_apt+=(docker-compose)
+command -v shellcheck >/dev/null || want_apt+=(shellcheck)
+if [ "${AVIARY_SKIP_BROWSER:-0}" != 1 ]; then
+  command -v chromium >/dev/null || want_apt+=(chromium)
+fi
+if [ ${#want_apt[@]} -gt 0 ]; then
+  log "apt-get install ${want_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${want_apt[@]}" >/dev/null
+  # Debian starts these as services on install; tests run their own copies on other ports.
+  for svc in prometheus prometheus-node-exporter; do
+    (systemctl stop "$svc" 2>/dev/null || service "$svc" stop 2>/dev/null || pkill -x "$svc" 2>/dev/null) >/dev/null 2>&1 || true
+  done
+fi
+
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] || [ ! -x .venv/bin/cargo-lambda ]; then
+  log "python venv (.venv): moto[server], cfn-lint, aws-sam-cli, cargo-lambda, ziglang, scipy"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -r scripts/requirements.txt
+fi
+
+if [ ! -x node_modules/.bin/asl-validator ]; then
+  log "npm tools (node_modules): asl-validator, playwright-core"
+  npm install --no-audit --no-fund --silent >/dev/null
+fi
+
+if ! rustup target list --installed | grep -q aarch64-unknown-linux-gnu; then
+  log "rustup target add aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu >/dev/null
+fi
+log "setup complete"

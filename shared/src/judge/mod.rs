@@ -1,0 +1,1 @@
+//! Kayenta-compatible canary judge (filled in by the judge work).

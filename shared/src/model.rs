@@ -1,0 +1,135 @@
+//! The deployment record and its event log entries, as stored in DynamoDB and returned by
+//! the API.
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::DeploymentSpec;
+use crate::status::Status;
+use crate::traffic::{RuleWeights, WeightedTarget};
+
+/// Where a deployment came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Source {
+    /// An upload of the canary tarball to the artifact bucket.
+    S3 { bucket: String, key: String, version: String },
+    /// `POST /deployments`.
+    Api { idempotency_key: String },
+}
+
+/// Everything Aviary created for a deployment. Teardown does not trust this alone (a crash can
+/// happen between creating and recording), it also finds resources by tag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnet_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancer_security_group_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production: Vec<WeightedTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_security_group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_security_group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_instance_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_instance_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_instance_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_target_group_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_target_group_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_priority: Option<u32>,
+}
+
+/// Links to a deployment's monitoring tools (present once the monitor instance has an address).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonitoringLinks {
+    pub grafana: String,
+    pub prometheus: String,
+    pub referee: String,
+    pub kayenta: String,
+}
+
+/// The deployment record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub name: String,
+    pub spec: DeploymentSpec,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// Optimistic-locking version; every write increments it.
+    pub version: u64,
+    pub source: Source,
+    /// The artifact bucket and prefix (`canaries/<name>/`).
+    pub artifact_bucket: String,
+    pub artifact_prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Unix seconds after which cleanup tears the canary down.
+    pub expires_at: i64,
+    /// Unix seconds by which both target groups must be healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_deadline: Option<i64>,
+    #[serde(default)]
+    pub resources: Resources,
+    /// The rule's current weights, once it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<RuleWeights>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringLinks>,
+    /// The Step Functions execution that deploys it / tears it down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown_execution_arn: Option<String>,
+}
+
+impl Deployment {
+    pub fn artifact_key(&self, file: &str) -> String {
+        format!("{}{}", self.artifact_prefix, file)
+    }
+}
+
+/// How a step ended, for the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok,
+    Info,
+    Error,
+}
+
+/// One line of a deployment's append-only event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// RFC 3339, for humans.
+    pub time: String,
+    pub step: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl Event {
+    pub fn new(at_ms: i64, step: impl Into<String>, outcome: Outcome, detail: impl Into<String>) -> Self {
+        Event { at_ms, time: crate::clock::rfc3339_ms(at_ms), step: step.into(), outcome, detail: detail.into() }
+    }
+}

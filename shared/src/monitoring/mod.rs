@@ -1,0 +1,1 @@
+//! Per-canary monitoring stack files (filled in by the monitoring work).

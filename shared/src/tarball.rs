@@ -1,0 +1,1 @@
+//! Streaming checks of `docker save` tarballs (filled in by the tarball work).
