@@ -1,0 +1,1 @@
+//! Amazon States Language executor (being written).
