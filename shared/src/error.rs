@@ -39,6 +39,9 @@ pub enum StepError {
     /// The step's input did not parse.
     #[error("invalid step input: {0}")]
     InvalidInput(String),
+    /// Instances are not running yet (targets can only be registered once they are).
+    #[error("instances not ready: {0}")]
+    InstancesNotReady(String),
 }
 
 impl StepError {
@@ -56,11 +59,12 @@ impl StepError {
             StepError::TeardownIncomplete(_) => "TeardownIncomplete",
             StepError::Config(_) => "ConfigError",
             StepError::InvalidInput(_) => "InvalidInput",
+            StepError::InstancesNotReady(_) => "InstancesNotReady",
         }
     }
 
     /// Every name, for checks that the ASL only catches errors that exist.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "DeploymentNotFound",
         "StatusConflict",
         "AwsTransient",
@@ -72,6 +76,7 @@ impl StepError {
         "TeardownIncomplete",
         "ConfigError",
         "InvalidInput",
+        "InstancesNotReady",
     ];
 
     pub fn aws(operation: &str, transient: bool, message: impl Into<String>) -> Self {
@@ -127,6 +132,7 @@ mod tests {
             StepError::TeardownIncomplete("t".into()),
             StepError::Config("c".into()),
             StepError::InvalidInput("i".into()),
+            StepError::InstancesNotReady("n".into()),
         ];
         let names: Vec<_> = samples.iter().map(StepError::name).collect();
         assert_eq!(names, StepError::NAMES.to_vec());

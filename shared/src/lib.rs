@@ -14,6 +14,15 @@ pub mod steps;
 pub mod tarball;
 pub mod traffic;
 
+#[cfg(feature = "aws")]
+pub mod admission;
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "aws")]
+pub mod lifecycle;
+
 pub use error::StepError;
 pub use spec::DeploymentSpec;
 pub use status::Status;

@@ -68,10 +68,18 @@ pub struct MonitoringLinks {
 pub struct Deployment {
     pub id: String,
     pub name: String,
-    pub spec: DeploymentSpec,
+    /// The validated spec; absent only for a REJECTED deployment whose spec did not parse
+    /// (then `rawSpec` holds what was uploaded, truncated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<DeploymentSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_spec: Option<String>,
     pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// Set when the deploy failed: teardown then ends in FAILED rather than DESTROYED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
     /// Optimistic-locking version; every write increments it.
     pub version: u64,
     pub source: Source,
@@ -101,6 +109,11 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// The spec of a deployment that passed validation.
+    pub fn spec(&self) -> Result<&DeploymentSpec, crate::error::StepError> {
+        self.spec.as_ref().ok_or_else(|| crate::error::StepError::InvalidInput(format!("deployment {} has no valid spec", self.id)))
+    }
+
     pub fn artifact_key(&self, file: &str) -> String {
         format!("{}{}", self.artifact_prefix, file)
     }

@@ -1,0 +1,10 @@
+//! The `add-listener-rule` Lambda: builds the AWS clients once per cold start and serves the handler.
+
+use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let aws = aviary_shared::aws::Aws::from_env().await;
+    run(service_fn(|event: LambdaEvent<_>| add_listener_rule::handler(&aws, event))).await
+}

@@ -1,0 +1,119 @@
+//! `s3-trigger`: S3 `ObjectCreated` events on `canaries/<name>/<canary tarball>` start a
+//! deployment. Delivery is at-least-once, so the deployment id is derived from the object's
+//! key and version (or ETag and sequencer) and claimed with a conditional write: the same
+//! upload, however often delivered, starts exactly one workflow.
+
+use aviary_shared::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
+use aviary_shared::aws::artifacts::Artifacts;
+use aviary_shared::aws::Aws;
+use aviary_shared::ids::{canary_prefix, deployment_id_for_upload, parse_artifact_key, SPEC_FILE};
+use aviary_shared::model::Source;
+use aviary_shared::spec::{parse_and_validate, FieldError};
+use aviary_shared::StepError;
+use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+
+/// Largest spec file read.
+const MAX_SPEC_BYTES: usize = 256 * 1024;
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordOutcome {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// `started`, `duplicate`, `rejected` or `ignored`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerReport {
+    pub records: Vec<RecordOutcome>,
+}
+
+pub async fn handler(aws: &Aws, event: LambdaEvent<S3Event>) -> Result<TriggerReport, StepError> {
+    handle_event(aws, &event.payload).await
+}
+
+pub async fn handle_event(aws: &Aws, event: &S3Event) -> Result<TriggerReport, StepError> {
+    let mut records = Vec::new();
+    for r in &event.records {
+        records.push(handle_record(aws, r).await?);
+    }
+    Ok(TriggerReport { records })
+}
+
+fn ignored(key: &str, why: &str) -> RecordOutcome {
+    RecordOutcome { key: key.into(), deployment_id: None, outcome: "ignored".into(), detail: why.into() }
+}
+
+/// Keys in S3 events are URL-encoded, with `+` for spaces.
+pub fn decode_key(raw: &str) -> String {
+    let plus_decoded = raw.replace('+', " ");
+    urlencoding::decode(&plus_decoded).map(|c| c.into_owned()).unwrap_or(plus_decoded)
+}
+
+async fn handle_record(aws: &Aws, r: &S3EventRecord) -> Result<RecordOutcome, StepError> {
+    let key = decode_key(r.s3.object.key.as_deref().unwrap_or_default());
+    if !r.event_name.as_deref().unwrap_or_default().starts_with("ObjectCreated") {
+        return Ok(ignored(&key, "not an ObjectCreated event"));
+    }
+    let bucket = r.s3.bucket.name.clone().unwrap_or_default();
+    if !aws.settings.artifact_bucket.is_empty() && bucket != aws.settings.artifact_bucket {
+        return Ok(ignored(&key, "not the artifact bucket"));
+    }
+    let Some((name, file)) = parse_artifact_key(&key) else {
+        return Ok(ignored(&key, "not under canaries/<name>/"));
+    };
+    let artifacts = Artifacts::new(aws.s3.clone());
+    let spec_key = format!("{}{SPEC_FILE}", canary_prefix(name));
+    let raw = artifacts.get_small(&bucket, &spec_key, MAX_SPEC_BYTES).await?;
+    let spec = match &raw {
+        Some(bytes) => parse_and_validate(bytes),
+        None => Err(vec![FieldError::new("spec", format!("{spec_key} is missing: upload the spec before the canary tarball"))]),
+    };
+    // Only the canary tarball starts a deployment; every other upload is part of preparing one.
+    let trigger_file = spec.as_ref().map(|s| s.artifacts.canary_tarball.clone()).unwrap_or_else(|_| "canary.tar".into());
+    if file != trigger_file {
+        return Ok(ignored(&key, "not the canary tarball"));
+    }
+    let version = match (&r.s3.object.version_id, &r.s3.object.e_tag, &r.s3.object.sequencer) {
+        (Some(v), _, _) if !v.is_empty() && v != "null" => v.clone(),
+        (_, etag, seq) => format!("{}:{}", etag.as_deref().unwrap_or(""), seq.as_deref().unwrap_or("")),
+    };
+    let id = deployment_id_for_upload(name, &bucket, &key, &version);
+    let outcome = admit(
+        aws,
+        AdmissionRequest {
+            id: id.clone(),
+            name: name.into(),
+            source: Source::S3 { bucket, key: key.clone(), version },
+            spec,
+            raw_spec: raw.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            mode: RejectMode::Record,
+        },
+    )
+    .await?;
+    let (outcome, detail) = match outcome {
+        AdmissionOutcome::Started(d) => ("started", d.execution_arn.unwrap_or_default()),
+        AdmissionOutcome::Duplicate(d) => ("duplicate", format!("already {}", d.status)),
+        AdmissionOutcome::Rejected(d) => ("rejected", d.status_reason.unwrap_or_default()),
+        AdmissionOutcome::Invalid(e) => ("rejected", aviary_shared::spec::describe_errors(&e)),
+    };
+    Ok(RecordOutcome { key, deployment_id: Some(id), outcome: outcome.into(), detail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_url_decoded_like_s3_encodes_them() {
+        assert_eq!(decode_key("canaries/web/canary.tar"), "canaries/web/canary.tar");
+        assert_eq!(decode_key("canaries/my+app/a%2Bb.tar"), "canaries/my app/a+b.tar");
+    }
+}

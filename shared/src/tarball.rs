@@ -1,1 +1,0 @@
-//! Streaming checks of `docker save` tarballs (filled in by the tarball work).

@@ -1,0 +1,290 @@
+//! The push-based checker: per-entry rules while streaming (names, types, limits, digests),
+//! and an inventory of what was seen for the whole-archive checks in `verify.rs`.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use sha2::{Digest, Sha256};
+
+use super::names::{self, Name};
+use super::stream::{compressed_format, Entry, EntryKind, EntrySink, TarStream};
+use super::{verify, ImageSummary, Limits, TarballError};
+
+/// Checks a `docker save` tarball pushed in chunks of any size.
+///
+/// After an error every later call returns the same error, so a caller may stop reading the
+/// upload at the first `Err`.
+#[derive(Debug)]
+pub struct TarballChecker {
+    stream: TarStream,
+    inventory: Inventory,
+    failed: Option<TarballError>,
+}
+
+impl TarballChecker {
+    pub fn new(limits: Limits) -> Self {
+        TarballChecker { stream: TarStream::new(), inventory: Inventory::new(limits), failed: None }
+    }
+
+    /// Consumes the next bytes of the archive.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), TarballError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        let result = self.feed_inner(chunk);
+        if let Err(error) = &result {
+            self.failed = Some(error.clone());
+        }
+        result
+    }
+
+    fn feed_inner(&mut self, chunk: &[u8]) -> Result<(), TarballError> {
+        let limit = self.inventory.limits.max_total_bytes;
+        // Feed up to the limit first, so an earlier problem is reported the same way whatever
+        // the chunk sizes are.
+        let room = limit.saturating_sub(self.stream.offset());
+        let allowed = usize::try_from(room).map_or(chunk.len(), |room| room.min(chunk.len()));
+        self.stream.feed(&chunk[..allowed], &mut self.inventory)?;
+        if allowed < chunk.len() {
+            return Err(TarballError::TooLarge { limit });
+        }
+        Ok(())
+    }
+
+    /// Bytes accepted so far.
+    pub fn bytes_seen(&self) -> u64 {
+        self.stream.offset()
+    }
+
+    /// Ends the archive and runs the whole-archive checks.
+    pub fn finish(self) -> Result<ImageSummary, TarballError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        self.stream.finish()?;
+        verify::verify(self.inventory, self.stream.offset())
+    }
+}
+
+/// Checks everything `reader` yields (a convenience over [`TarballChecker`]).
+pub fn check_reader(mut reader: impl Read, limits: Limits) -> Result<ImageSummary, TarballError> {
+    let mut checker = TarballChecker::new(limits);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return checker.finish(),
+            Ok(n) => checker.feed(&buf[..n])?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(TarballError::Read { message: e.to_string() }),
+        }
+    }
+}
+
+/// What a config-capable file (legacy `<hex>.json`, any blob) parsed as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConfigInfo {
+    /// Too large to buffer, or a name that is never a config.
+    NotRead,
+    /// Not an image config; the reason is reported only if the manifest uses it as one.
+    Invalid(String),
+    Valid { diff_ids: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileRecord {
+    pub name: Name,
+    /// Hex sha256, for files whose digest matters (configs, layers, blobs).
+    pub sha256: Option<String>,
+    /// Starts with a compression magic, so its sha256 is not a diff_id.
+    pub compressed: bool,
+    pub config: ConfigInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Record {
+    Dir,
+    File(FileRecord),
+    /// An allowed legacy layer symlink; `target` is a normalised path.
+    LayerLink { target: String },
+}
+
+/// Every accepted entry by normalised path, plus the metadata files' bytes.
+#[derive(Debug)]
+pub(crate) struct Inventory {
+    pub limits: Limits,
+    pub records: HashMap<String, Record>,
+    pub manifest: Option<Vec<u8>>,
+    pub repositories: Option<Vec<u8>>,
+    pub index: Option<Vec<u8>>,
+    pub oci_layout: Option<Vec<u8>>,
+    entries: usize,
+    current: Option<Current>,
+}
+
+/// The entry whose data is streaming.
+#[derive(Debug)]
+struct Current {
+    path: String,
+    name: Name,
+    hasher: Option<Sha256>,
+    buf: Option<Vec<u8>>,
+    /// The first bytes, to recognise compressed layers.
+    head: Vec<u8>,
+}
+
+const HEAD_LEN: usize = 6;
+
+impl Inventory {
+    fn new(limits: Limits) -> Self {
+        Inventory {
+            limits,
+            records: HashMap::new(),
+            manifest: None,
+            repositories: None,
+            index: None,
+            oci_layout: None,
+            entries: 0,
+            current: None,
+        }
+    }
+
+    /// The one symlink that may be allowed; anything else is a `LinkEntry`.
+    fn accept_layer_link(&self, entry: &Entry, path: &str) -> Option<String> {
+        if !self.limits.allow_legacy_layer_symlinks || names::classify(path, false) != Some(Name::LegacyLayer) {
+            return None;
+        }
+        names::legacy_layer_link_target(&entry.link)
+    }
+}
+
+impl EntrySink for Inventory {
+    fn begin(&mut self, entry: &Entry) -> Result<(), TarballError> {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Err(TarballError::TooManyEntries { limit: self.limits.max_entries });
+        }
+        let is_dir = entry.kind == EntryKind::Directory;
+        let path = names::normalize(&entry.path, is_dir)?;
+        match entry.kind {
+            EntryKind::Regular | EntryKind::Directory => {}
+            EntryKind::Symlink => {
+                let Some(target) = self.accept_layer_link(entry, &path) else {
+                    return Err(TarballError::LinkEntry { path: entry.path.clone(), target: entry.link.clone() });
+                };
+                if self.records.contains_key(&path) {
+                    return Err(TarballError::DuplicateEntry { path });
+                }
+                self.records.insert(path, Record::LayerLink { target });
+                return Ok(());
+            }
+            EntryKind::HardLink => {
+                return Err(TarballError::LinkEntry { path: entry.path.clone(), target: entry.link.clone() });
+            }
+            other => {
+                let kind = match other {
+                    EntryKind::CharDevice => "character device".to_string(),
+                    EntryKind::BlockDevice => "block device".to_string(),
+                    EntryKind::Fifo => "named pipe (fifo)".to_string(),
+                    EntryKind::Other(flag) => format!("tar entry of type {:?}", char::from(flag)),
+                    _ => unreachable!("handled above"),
+                };
+                return Err(TarballError::SpecialEntry { path: entry.path.clone(), kind });
+            }
+        }
+        if is_dir && path.is_empty() {
+            return Ok(()); // `./`, the archive root
+        }
+        let name = names::classify(&path, is_dir).ok_or_else(|| TarballError::UnexpectedEntry { path: path.clone() })?;
+        if self.records.contains_key(&path) {
+            return Err(TarballError::DuplicateEntry { path });
+        }
+        if is_dir {
+            self.records.insert(path, Record::Dir);
+            return Ok(());
+        }
+        let limit = if name.is_metadata() { self.limits.max_metadata_bytes } else { self.limits.max_entry_bytes };
+        if entry.size > limit {
+            return Err(TarballError::EntryTooLarge { path, size: entry.size, limit });
+        }
+        // Fail before streaming gigabytes that cannot fit anyway.
+        if entry.data_offset.saturating_add(entry.size) > self.limits.max_total_bytes {
+            return Err(TarballError::TooLarge { limit: self.limits.max_total_bytes });
+        }
+        let hashed = matches!(name, Name::LegacyConfig | Name::LegacyLayer | Name::Blob);
+        // A blob may be the image config (only manifest.json, possibly later in the archive,
+        // says which), so small blobs are read as JSON; only a summary is kept.
+        let buffered = match name {
+            Name::Manifest | Name::Repositories | Name::Index | Name::OciLayout | Name::LegacyConfig => true,
+            Name::Blob => entry.size <= self.limits.max_metadata_bytes,
+            _ => false,
+        };
+        let capacity = if buffered { usize::try_from(entry.size).unwrap_or(0) } else { 0 };
+        self.current = Some(Current {
+            path,
+            name,
+            hasher: hashed.then(Sha256::new),
+            buf: buffered.then(|| Vec::with_capacity(capacity)),
+            head: Vec::with_capacity(HEAD_LEN),
+        });
+        Ok(())
+    }
+
+    fn data(&mut self, bytes: &[u8]) -> Result<(), TarballError> {
+        let current = self.current.as_mut().expect("data is only sent between begin and end");
+        if let Some(hasher) = &mut current.hasher {
+            hasher.update(bytes);
+        }
+        if let Some(buf) = &mut current.buf {
+            buf.extend_from_slice(bytes);
+        }
+        let want = HEAD_LEN - current.head.len();
+        current.head.extend_from_slice(&bytes[..want.min(bytes.len())]);
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), TarballError> {
+        // Directories and links are recorded in `begin`: they have no data.
+        let Some(current) = self.current.take() else {
+            return Ok(());
+        };
+        let sha256 = current.hasher.map(|h| hex::encode(h.finalize()));
+        if let (Some(expected), Some(actual)) = (current.name.expected_digest(&current.path), &sha256) {
+            if expected != actual {
+                return Err(TarballError::DigestMismatch { path: current.path, actual: format!("sha256:{actual}") });
+            }
+        }
+        let mut config = ConfigInfo::NotRead;
+        match (current.name, current.buf) {
+            (Name::Manifest, buf) => self.manifest = buf,
+            (Name::Repositories, buf) => self.repositories = buf,
+            (Name::Index, buf) => self.index = buf,
+            (Name::OciLayout, buf) => self.oci_layout = buf,
+            (Name::LegacyConfig | Name::Blob, Some(buf)) => config = parse_config(&buf),
+            _ => {}
+        }
+        let record = FileRecord {
+            name: current.name,
+            sha256,
+            compressed: compressed_format(&current.head).is_some(),
+            config,
+        };
+        self.records.insert(current.path, Record::File(record));
+        Ok(())
+    }
+}
+
+/// Reads an image config's `rootfs.diff_ids`.
+fn parse_config(bytes: &[u8]) -> ConfigInfo {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(e) => return ConfigInfo::Invalid(format!("not valid JSON: {e}")),
+    };
+    let Some(diff_ids) = value.get("rootfs").and_then(|r| r.get("diff_ids")).and_then(|d| d.as_array()) else {
+        return ConfigInfo::Invalid("no `rootfs.diff_ids` array".into());
+    };
+    let diff_ids: Option<Vec<String>> = diff_ids.iter().map(|d| d.as_str().map(str::to_string)).collect();
+    match diff_ids {
+        Some(diff_ids) => ConfigInfo::Valid { diff_ids },
+        None => ConfigInfo::Invalid("`rootfs.diff_ids` holds a non-string".into()),
+    }
+}
