@@ -38,3 +38,12 @@ mod tests {
         );
     }
 }
+
+/// The execution's status (`RUNNING`, `SUCCEEDED`, ...), or `None` if it does not exist.
+pub async fn execution_status(sfn: &Client, execution_arn: &str) -> Result<Option<String>, StepError> {
+    match sfn.describe_execution().execution_arn(execution_arn).send().await {
+        Ok(out) => Ok(Some(out.status().as_str().to_string())),
+        Err(e) if code(&e) == Some("ExecutionDoesNotExist") => Ok(None),
+        Err(e) => Err(aws_err("DescribeExecution")(e)),
+    }
+}

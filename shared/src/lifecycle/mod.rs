@@ -4,6 +4,7 @@
 //! Every step starts by moving (or re-entering) its status with a conditional write, records
 //! what it created as soon as it exists, and appends a human-readable event.
 
+pub mod destroy;
 pub mod health;
 pub mod provision;
 pub mod register;

@@ -33,6 +33,16 @@ async fn run(aws: &Aws, input: &TeardownInput) -> Result<TeardownOutput, StepErr
         return Ok(TeardownOutput { status: current.status, removed: vec![] });
     }
     let failure = input.failure.as_ref().map(|f| f.reason());
+    // A requested teardown waits for the deploy workflow to stop (it stops at its next status
+    // check), or a step still creating resources could finish after we removed them. From the
+    // deploy workflow's own Catch (`failure` set) that workflow is the caller: no wait.
+    if failure.is_none() && current.status != Status::Pending {
+        if let Some(exec) = &current.execution_arn {
+            if crate::aws::workflow::execution_status(&aws.sfn, exec).await?.as_deref() == Some("RUNNING") {
+                return Err(StepError::TeardownIncomplete(format!("waiting for the deploy workflow {exec} to stop")));
+            }
+        }
+    }
     let first_entry = current.status != Status::TearingDown;
     let d = store
         .transition(id, Status::TearingDown, |d| {

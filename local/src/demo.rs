@@ -1,0 +1,213 @@
+//! The README's first command: one canary's whole lifecycle on the emulated AWS, printed as it
+//! happens — the listener's rules before, during and after, every event, and the handler time.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aviary_shared::aws::elb::RuleSnapshot;
+use aviary_shared::lifecycle::destroy::request_teardown;
+use aviary_shared::lifecycle::traffic::{change_traffic, TrafficChange};
+use aviary_shared::model::Event;
+use aviary_shared::status::Status;
+use aviary_shared::tarball::{build_image, BuildOptions, Layout};
+
+use crate::runtime::{LocalError, LocalOptions, LocalRuntime};
+
+pub struct DemoOptions {
+    pub local: LocalOptions,
+    /// A user's own canary directory (aviary.json, tarballs, compose file); default: the
+    /// embedded sample, against a sample production environment created on the emulator.
+    pub spec_dir: Option<PathBuf>,
+    /// Where the sample artifacts are written.
+    pub work_dir: PathBuf,
+    /// Share to switch to once active, showing live traffic control (None: skip).
+    pub change_to_percent: Option<f64>,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    pub deployment_id: String,
+    pub final_status: Status,
+    pub rules_before: Vec<RuleSnapshot>,
+    pub rules_during: Vec<RuleSnapshot>,
+    pub rules_after: Vec<RuleSnapshot>,
+    pub events: Vec<Event>,
+    pub handler_time: Vec<(String, u32, Duration)>,
+    pub elapsed: Duration,
+}
+
+impl DemoReport {
+    pub fn listener_restored(&self) -> bool {
+        self.rules_before == self.rules_after
+    }
+}
+
+struct Out {
+    quiet: bool,
+}
+
+impl Out {
+    fn say(&self, s: impl AsRef<str>) {
+        if !self.quiet {
+            println!("{}", s.as_ref());
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+pub fn print_rules(rules: &[RuleSnapshot]) -> String {
+    let mut s = String::new();
+    for r in rules {
+        let fwd: Vec<String> = r
+            .forward
+            .iter()
+            .map(|t| format!("{}={}", t.target_group_arn.rsplit('/').nth(1).unwrap_or(&t.target_group_arn), t.weight))
+            .collect();
+        let sticky = r.stickiness_seconds.map(|s| format!(" sticky {s}s")).unwrap_or_default();
+        s.push_str(&format!("    {:>8}  {:<40} -> {}{}\n", r.priority, r.conditions.join(" & "), fwd.join(", "), sticky));
+    }
+    s
+}
+
+/// Writes the embedded sample canary (spec, two docker-save tarballs, compose file).
+pub fn write_sample(dir: &Path, listener_arn: &str) -> Result<(), LocalError> {
+    let io = |e: std::io::Error| LocalError::Artifacts { path: dir.display().to_string(), message: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let spec = serde_json::json!({
+        "name": "web",
+        "listenerArn": listener_arn,
+        "trafficPercent": 5,
+        "appPort": 8080,
+        "healthCheck": { "path": "/health" },
+        "conditions": { "httpMethods": ["GET", "HEAD"] },
+        "stickiness": { "enabled": true, "durationSeconds": 600 },
+        "monitoring": { "allowedCidr": "203.0.113.0/24", "appMetricsPath": "/metrics" },
+        "ttlMinutes": 120
+    });
+    std::fs::write(dir.join("aviary.json"), serde_json::to_vec_pretty(&spec).expect("spec")).map_err(io)?;
+    std::fs::write(dir.join("baseline.tar"), build_image(&BuildOptions::new(Layout::Legacy, "sample-app:1.0"))).map_err(io)?;
+    std::fs::write(dir.join("canary.tar"), build_image(&BuildOptions::new(Layout::Oci, "sample-app:1.1"))).map_err(io)?;
+    std::fs::write(
+        dir.join("compose.yml"),
+        "services:\n  app:\n    image: ${AVIARY_IMAGE}\n    ports:\n      - \"8080:8080\"\n    environment:\n      ROLE: ${AVIARY_ROLE}\n    restart: unless-stopped\n",
+    )
+    .map_err(io)?;
+    Ok(())
+}
+
+pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
+    let out = Out { quiet: opts.quiet };
+    let started = Instant::now();
+    out.say("== Aviary local run: the whole canary lifecycle on an emulated AWS ==");
+    let rt = LocalRuntime::start(opts.local).await?;
+    out.say(format!(
+        "emulator: {} ({}); local Step Functions: {}",
+        rt.moto.url,
+        if rt.moto.is_owned() { "moto server started from .venv" } else { "already running" },
+        rt.sfn.url
+    ));
+
+    let (dir, name) = match &opts.spec_dir {
+        Some(d) => {
+            let bytes = std::fs::read(d.join("aviary.json")).map_err(|e| LocalError::Artifacts { path: d.display().to_string(), message: e.to_string() })?;
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let name = v["name"].as_str().unwrap_or("canary").to_string();
+            (d.clone(), name)
+        }
+        None => {
+            let env = crate::environment::create(&rt.config, "prod").await?;
+            out.say(format!("sample production environment: ALB {} with listener {}", env.load_balancer_arn, env.listener_arn));
+            write_sample(&opts.work_dir, &env.listener_arn)?;
+            (opts.work_dir.clone(), "web".to_string())
+        }
+    };
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("aviary.json")).unwrap_or_default()).unwrap_or_default();
+    let listener = spec["listenerArn"].as_str().unwrap_or_default().to_string();
+    let rules_before = rt.rules(&listener).await.unwrap_or_default();
+    out.say(format!("\nlistener rules BEFORE:\n{}", print_rules(&rules_before)));
+
+    out.say(format!("uploading {} to s3://{}/canaries/{name}/ (canary.tar last: it starts the canary)", dir.display(), rt.names.bucket));
+    rt.upload_canary(&name, &dir).await?;
+    let mut id = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while id.is_none() && Instant::now() < deadline {
+        for o in rt.pump(Duration::from_secs(1)).await? {
+            out.say(format!("s3-trigger: {} -> {} {}", o.key, o.outcome, o.deployment_id.clone().unwrap_or_default()));
+            if o.deployment_id.is_some() {
+                id = o.deployment_id;
+            }
+        }
+    }
+    let id = id.ok_or_else(|| LocalError::Pump("no S3 event reached s3-trigger within 60s".into()))?;
+
+    let mut seen = 0usize;
+    let show_new = |events: &[Event], seen: &mut usize| {
+        for e in events.iter().skip(*seen) {
+            out.say(format!("  {}  {:<18} {:<5} {}", &e.time[11..23], e.step, format!("{:?}", e.outcome).to_lowercase(), e.detail));
+        }
+        *seen = events.len();
+    };
+    out.say(format!("\ndeployment {id}: events as they happen"));
+    let d = loop {
+        let d = rt.aws.store().require(&id).await?;
+        show_new(&rt.events(&id).await?, &mut seen);
+        if d.status == Status::Active || d.status.is_final() {
+            break d;
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(LocalError::Timeout { id, wanted: "ACTIVE".into(), actual: d.status.to_string(), secs: 300 });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let rules_during = rt.rules(&listener).await.unwrap_or_default();
+    if d.status == Status::Active {
+        out.say(format!("\nlistener rules DURING (canary ACTIVE):\n{}", print_rules(&rules_during)));
+        if let Some(p) = opts.change_to_percent {
+            let change = TrafficChange { traffic_percent: Some(p), ..Default::default() };
+            change_traffic(&rt.aws, &id, &change).await.map_err(|e| LocalError::Pump(e.to_string()))?;
+            show_new(&rt.events(&id).await?, &mut seen);
+            out.say(format!("\nlistener rules after the traffic change:\n{}", print_rules(&rt.rules(&listener).await.unwrap_or_default())));
+        }
+        request_teardown(&rt.aws, &id, "demo finished").await?;
+    } else {
+        out.say(format!("\ndeployment ended {}: {}", d.status, d.status_reason.clone().unwrap_or_default()));
+    }
+    let d = loop {
+        let d = rt.aws.store().require(&id).await?;
+        show_new(&rt.events(&id).await?, &mut seen);
+        if d.status.is_final() {
+            break d;
+        }
+        if started.elapsed() > Duration::from_secs(420) {
+            return Err(LocalError::Timeout { id, wanted: "DESTROYED".into(), actual: d.status.to_string(), secs: 420 });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    rt.sfn.wait_idle().await;
+    let rules_after = rt.rules(&listener).await.unwrap_or_default();
+    out.say(format!("\nlistener rules AFTER:\n{}", print_rules(&rules_after)));
+    let report = DemoReport {
+        deployment_id: id,
+        final_status: d.status,
+        rules_before,
+        rules_during,
+        rules_after,
+        events: rt.events(&d.id).await?,
+        handler_time: rt.invoker.handler_time(),
+        elapsed: started.elapsed(),
+    };
+    out.say(format!(
+        "listener restored exactly: {}",
+        if report.listener_restored() { "yes (same rules, priorities, conditions and actions as before)" } else { "NO" }
+    ));
+    let total: Duration = report.handler_time.iter().map(|t| t.2).sum();
+    out.say("\nhandler time (in-process, against the emulator):");
+    for (f, calls, t) in &report.handler_time {
+        out.say(format!("    {f:<18} {calls:>3} calls  {:>8.1} ms", t.as_secs_f64() * 1000.0));
+    }
+    out.say(format!("    {:<18} {:>9}  {:>8.1} ms", "total", "", total.as_secs_f64() * 1000.0));
+    out.say(format!("\nfinal status: {} after {:.1}s", report.final_status, report.elapsed.as_secs_f64()));
+    Ok(report)
+}

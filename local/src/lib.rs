@@ -1,0 +1,15 @@
+//! Aviary on one machine. Everything Aviary's Lambdas do runs here with the same handler code
+//! against an emulated AWS (moto server): [`moto`] starts the emulator, [`stack`] creates
+//! Aviary's own resources, [`environment`] a sample production environment, [`sfn`] serves
+//! the real state machines through a local Step Functions endpoint whose tasks call the
+//! handlers in-process ([`invoker`]), and [`pump`] delivers S3 event notifications to
+//! `s3-trigger`. [`demo`] strings it together into the README's first command.
+
+pub mod demo;
+pub mod environment;
+pub mod invoker;
+pub mod moto;
+pub mod pump;
+pub mod runtime;
+pub mod sfn;
+pub mod stack;

@@ -1,0 +1,38 @@
+//! Delivers the artifact bucket's S3 event notifications to `s3-trigger`. On AWS, S3 invokes
+//! the Lambda; on the emulator, S3 really publishes the same event JSON to an SQS queue, and
+//! this pump reads it and calls the real handler with it, deleting a message only once the
+//! handler succeeded (so a failure is redelivered, as Lambda's retries would).
+
+use std::time::Duration;
+
+use aviary_shared::aws::Aws;
+use aws_lambda_events::event::s3::S3Event;
+
+use s3_trigger::{handle_event, RecordOutcome};
+
+/// Reads one batch (waiting up to `wait`) and handles it; returns what happened per record.
+pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Duration) -> Result<Vec<RecordOutcome>, String> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait.as_secs().min(20) as i32)
+        .send()
+        .await
+        .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
+    let mut outcomes = Vec::new();
+    for m in out.messages() {
+        let body = m.body().unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        // S3 first sends an `s3:TestEvent` when a notification is configured: nothing to do.
+        if value.get("Records").is_some() {
+            let event: S3Event = serde_json::from_value(value).map_err(|e| format!("not an S3 event: {e}"))?;
+            let report = handle_event(aws, &event).await.map_err(|e| format!("s3-trigger failed: {e}"))?;
+            outcomes.extend(report.records);
+        }
+        if let Some(h) = m.receipt_handle() {
+            sqs.delete_message().queue_url(queue_url).receipt_handle(h).send().await.map_err(|e| format!("DeleteMessage: {e:?}"))?;
+        }
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,179 @@
+//! One running local Aviary: the emulator, Aviary's resources on it, the local Step Functions
+//! endpoint and the handlers' clients. The demo, the CLI's local mode and the integration
+//! tests all drive the lifecycle through this.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aviary_asl::EventCallback;
+use aviary_shared::aws::elb::{Elb, RuleSnapshot};
+use aviary_shared::aws::health::TargetHealthSource;
+use aviary_shared::aws::Aws;
+use aviary_shared::model::{Deployment, Event};
+use aviary_shared::status::Status;
+use aws_config::SdkConfig;
+
+use crate::invoker::LocalInvoker;
+use crate::moto::{Moto, MotoError};
+use crate::sfn::{LocalStepFunctions, SfnError};
+use crate::stack::{self, StackError, StackNames};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Moto(#[from] MotoError),
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error(transparent)]
+    Sfn(#[from] SfnError),
+    #[error("{0}")]
+    Step(#[from] aviary_shared::StepError),
+    #[error("S3 event delivery failed: {0}")]
+    Pump(String),
+    #[error("cannot read {path}: {message}")]
+    Artifacts { path: String, message: String },
+    #[error("deployment {id} did not reach {wanted} within {secs}s (it is {actual})")]
+    Timeout { id: String, wanted: String, actual: String, secs: u64 },
+}
+
+pub struct LocalOptions {
+    pub root: PathBuf,
+    /// An emulator someone else runs; default: start moto from the project's venv.
+    pub endpoint: Option<String>,
+    /// Multiplies the state machines' Wait and Retry delays (1.0 = as on AWS).
+    pub time_scale: f64,
+    /// Replaces the load balancer as the source of target health (tests of the unhealthy path).
+    pub health: Option<Arc<dyn TargetHealthSource>>,
+    pub on_event: Option<EventCallback>,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions { root: crate::moto::project_root(), endpoint: None, time_scale: 0.01, health: None, on_event: None }
+    }
+}
+
+pub struct LocalRuntime {
+    pub moto: Moto,
+    pub config: SdkConfig,
+    pub names: StackNames,
+    pub queue_url: String,
+    pub sfn: LocalStepFunctions,
+    pub invoker: Arc<LocalInvoker>,
+    /// The clients the handlers use (Step Functions → the local endpoint).
+    pub aws: Aws,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl LocalRuntime {
+    pub async fn start(opts: LocalOptions) -> Result<LocalRuntime, LocalError> {
+        let moto = match &opts.endpoint {
+            Some(url) => Moto::existing(url).await?,
+            None => Moto::start(&opts.root).await?,
+        };
+        let config = stack::sdk_config(&moto.url).await;
+        let names = StackNames::default();
+        let queue_url = stack::ensure(&config, &names).await?;
+        // The invoker needs the handlers' clients, which need the endpoint's URL: build the
+        // endpoint with a late-bound invoker.
+        let late = Arc::new(LateInvoker::default());
+        let sfn = LocalStepFunctions::start(&opts.root, late.clone(), opts.time_scale, opts.on_event.clone()).await?;
+        let aws = stack::handler_aws(&config, &sfn.url, &names, opts.health.clone());
+        let invoker = LocalInvoker::new(aws.clone());
+        late.set(invoker.clone());
+        Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, sfn, invoker, aws })
+    }
+
+    pub fn elb(&self) -> Elb {
+        Elb::new(self.aws.elb.clone())
+    }
+
+    pub async fn rules(&self, listener_arn: &str) -> Result<Vec<RuleSnapshot>, LocalError> {
+        Ok(self.elb().rule_snapshots(listener_arn).await?)
+    }
+
+    /// Delivers pending S3 notifications to `s3-trigger` (one receive round).
+    pub async fn pump(&self, wait: Duration) -> Result<Vec<s3_trigger::RecordOutcome>, LocalError> {
+        crate::pump::pump_once(&self.aws, &self.sqs, &self.queue_url, wait).await.map_err(LocalError::Pump)
+    }
+
+    /// Uploads a canary directory the way a user would: the spec, the baseline tarball and
+    /// compose file first, the canary tarball last (that upload starts the deployment).
+    pub async fn upload_canary(&self, name: &str, dir: &Path) -> Result<(), LocalError> {
+        let spec_bytes = read(&dir.join("aviary.json"))?;
+        let spec: aviary_shared::DeploymentSpec = serde_json::from_slice(&spec_bytes).unwrap_or_else(|_| default_spec_shape());
+        let artifacts = aviary_shared::aws::artifacts::Artifacts::new(self.aws.s3.clone());
+        let prefix = aviary_shared::ids::canary_prefix(name);
+        let bucket = &self.names.bucket;
+        artifacts.put(bucket, &format!("{prefix}aviary.json"), spec_bytes).await?;
+        for file in [&spec.artifacts.baseline_tarball, &spec.artifacts.compose_file, &spec.artifacts.canary_tarball] {
+            let path = dir.join(file);
+            if path.exists() {
+                artifacts.put(bucket, &format!("{prefix}{file}"), read(&path)?).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pumps S3 events and polls the record until `done` holds (or the timeout passes).
+    pub async fn wait_for(&self, id: &str, wanted: &str, timeout: Duration, done: impl Fn(Status) -> bool) -> Result<Deployment, LocalError> {
+        let start = Instant::now();
+        loop {
+            if let Some(d) = self.aws.store().get(id).await? {
+                if done(d.status) {
+                    return Ok(d);
+                }
+                if start.elapsed() > timeout {
+                    return Err(LocalError::Timeout { id: id.into(), wanted: wanted.into(), actual: d.status.to_string(), secs: timeout.as_secs() });
+                }
+            } else if start.elapsed() > timeout {
+                return Err(LocalError::Timeout { id: id.into(), wanted: wanted.into(), actual: "unknown".into(), secs: timeout.as_secs() });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The full event log of a deployment.
+    pub async fn events(&self, id: &str) -> Result<Vec<Event>, LocalError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.aws.store().events(id, 100, cursor.as_deref()).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+}
+
+fn default_spec_shape() -> aviary_shared::DeploymentSpec {
+    // An unparsable spec is still uploaded (admission rejects it); the artifact names default.
+    serde_json::from_value(serde_json::json!({"name": "x", "listenerArn": "x", "trafficPercent": 1, "appPort": 1})).expect("default spec")
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, LocalError> {
+    std::fs::read(path).map_err(|e| LocalError::Artifacts { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// An invoker set after construction (the endpoint and the handlers refer to each other).
+#[derive(Default)]
+struct LateInvoker(std::sync::OnceLock<Arc<LocalInvoker>>);
+
+impl LateInvoker {
+    fn set(&self, inv: Arc<LocalInvoker>) {
+        let _ = self.0.set(inv);
+    }
+}
+
+#[async_trait::async_trait]
+impl aviary_asl::TaskInvoker for LateInvoker {
+    async fn invoke(&self, resource: &str, input: serde_json::Value) -> Result<serde_json::Value, aviary_asl::TaskFailure> {
+        match self.0.get() {
+            Some(inv) => inv.invoke(resource, input).await,
+            None => Err(aviary_asl::TaskFailure::new("Lambda.ServiceException", "local functions not ready")),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Aviary's own resources on the emulated AWS (what `sam deploy` creates on a real account):
+//! the deployment table with its indexes, the versioned artifact bucket with its S3 event
+//! notification (delivered to an SQS queue the local pump reads), and the instance profile.
+//! Also builds the SDK configuration the local handlers use.
+
+use std::sync::Arc;
+
+use aviary_shared::aws::health::TargetHealthSource;
+use aviary_shared::aws::store::{GSI_BY_CREATED, GSI_BY_STATUS};
+use aviary_shared::aws::{Aws, Settings};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter, VersioningConfiguration,
+};
+
+use crate::invoker::{LOCAL_ACCOUNT, LOCAL_REGION};
+use crate::sfn::state_machine_arn;
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting up {what} on the emulator failed: {message}")]
+pub struct StackError {
+    pub what: &'static str,
+    pub message: String,
+}
+
+fn stack_err<E: std::fmt::Debug>(what: &'static str) -> impl FnOnce(E) -> StackError {
+    move |e| StackError { what, message: format!("{e:?}") }
+}
+
+/// Names of Aviary's resources in the local account.
+#[derive(Debug, Clone)]
+pub struct StackNames {
+    pub table: String,
+    pub bucket: String,
+    pub queue: String,
+    pub instance_profile: String,
+}
+
+impl Default for StackNames {
+    fn default() -> Self {
+        StackNames {
+            table: "aviary-deployments".into(),
+            bucket: format!("aviary-artifacts-{LOCAL_ACCOUNT}"),
+            queue: "aviary-artifact-events".into(),
+            instance_profile: "aviary-instance".into(),
+        }
+    }
+}
+
+/// SDK configuration for an emulator endpoint with dummy credentials.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "aviary-local");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(LOCAL_REGION))
+        .credentials_provider(creds)
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+/// The handlers' clients: every service on the emulator, Step Functions on the local endpoint.
+pub fn handler_aws(config: &SdkConfig, sfn_url: &str, names: &StackNames, health: Option<Arc<dyn TargetHealthSource>>) -> Aws {
+    let settings = Settings {
+        table_name: names.table.clone(),
+        artifact_bucket: names.bucket.clone(),
+        instance_profile: names.instance_profile.clone(),
+        deploy_state_machine_arn: state_machine_arn("deploy"),
+        teardown_state_machine_arn: state_machine_arn("teardown"),
+        region: LOCAL_REGION.into(),
+    };
+    let mut aws = Aws::from_sdk_config(config, settings);
+    aws.s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build());
+    aws.sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
+    if let Some(h) = health {
+        aws.health = h;
+    }
+    aws
+}
+
+/// Creates (or finds) the table, bucket, queue, notification and instance profile.
+pub async fn ensure(config: &SdkConfig, names: &StackNames) -> Result<String, StackError> {
+    ensure_table(&aws_sdk_dynamodb::Client::new(config), &names.table).await?;
+    let queue_url = ensure_bucket_and_queue(config, names).await?;
+    ensure_instance_profile(&aws_sdk_iam::Client::new(config), &names.instance_profile).await?;
+    Ok(queue_url)
+}
+
+async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), StackError> {
+    if ddb.describe_table().table_name(table).send().await.is_ok() {
+        return Ok(());
+    }
+    let attr = |n: &str| {
+        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().expect("attribute")
+    };
+    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().expect("key");
+    let gsi = |name: &str, hash: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(hash, KeyType::Hash))
+            .key_schema(key("createdSort", KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .expect("gsi")
+    };
+    ddb.create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("kind"))
+        .attribute_definitions(attr("status"))
+        .attribute_definitions(attr("createdSort"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(gsi(GSI_BY_CREATED, "kind"))
+        .global_secondary_indexes(gsi(GSI_BY_STATUS, "status"))
+        .send()
+        .await
+        .map_err(stack_err("the deployment table"))?;
+    Ok(())
+}
+
+async fn ensure_bucket_and_queue(config: &SdkConfig, names: &StackNames) -> Result<String, StackError> {
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build());
+    let sqs = aws_sdk_sqs::Client::new(config);
+    if s3.head_bucket().bucket(&names.bucket).send().await.is_err() {
+        s3.create_bucket().bucket(&names.bucket).send().await.map_err(stack_err("the artifact bucket"))?;
+    }
+    s3.put_bucket_versioning()
+        .bucket(&names.bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .send()
+        .await
+        .map_err(stack_err("bucket versioning"))?;
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&names.queue)
+        .send()
+        .await
+        .map_err(stack_err("the event queue"))?
+        .queue_url
+        .unwrap_or_default();
+    let queue_arn = format!("arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{}", names.queue);
+    let filter = NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("canaries/").build())
+                .filter_rules(FilterRule::builder().name(FilterRuleName::Suffix).value(".tar").build())
+                .build(),
+        )
+        .build();
+    s3.put_bucket_notification_configuration()
+        .bucket(&names.bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .queue_arn(queue_arn)
+                        .events(Event::S3ObjectCreated)
+                        .filter(filter)
+                        .build()
+                        .map_err(stack_err("the notification"))?,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(stack_err("the bucket notification"))?;
+    Ok(queue_url)
+}
+
+async fn ensure_instance_profile(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), StackError> {
+    if iam.get_instance_profile().instance_profile_name(name).send().await.is_ok() {
+        return Ok(());
+    }
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role().role_name(name).assume_role_policy_document(trust).send().await.map_err(stack_err("the instance role"))?;
+    iam.create_instance_profile().instance_profile_name(name).send().await.map_err(stack_err("the instance profile"))?;
+    iam.add_role_to_instance_profile()
+        .instance_profile_name(name)
+        .role_name(name)
+        .send()
+        .await
+        .map_err(stack_err("the instance profile role"))?;
+    Ok(())
+}
