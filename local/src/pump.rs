@@ -23,7 +23,8 @@ pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wa
     let mut outcomes = Vec::new();
     for m in out.messages() {
         let body = m.body().unwrap_or_default();
-        let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        let mut value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        complete_records(&mut value);
         // S3 first sends an `s3:TestEvent` when a notification is configured: nothing to do.
         if value.get("Records").is_some() {
             let event: S3Event = serde_json::from_value(value).map_err(|e| format!("not an S3 event: {e}"))?;
@@ -35,4 +36,19 @@ pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wa
         }
     }
     Ok(outcomes)
+}
+
+/// moto's notification records omit fields AWS always sends (`userIdentity`,
+/// `requestParameters`, `responseElements`); fill them with empty values so the records parse
+/// as the Lambda event type does on AWS.
+fn complete_records(value: &mut serde_json::Value) {
+    if let Some(records) = value.get_mut("Records").and_then(|r| r.as_array_mut()) {
+        for r in records {
+            if let Some(obj) = r.as_object_mut() {
+                obj.entry("userIdentity").or_insert_with(|| serde_json::json!({"principalId": ""}));
+                obj.entry("requestParameters").or_insert_with(|| serde_json::json!({"sourceIPAddress": ""}));
+                obj.entry("responseElements").or_insert_with(|| serde_json::json!({}));
+            }
+        }
+    }
 }
