@@ -66,14 +66,19 @@ struct Stats {
 }
 
 pub struct LocalInvoker {
-    aws: Aws,
+    aws: std::sync::RwLock<Aws>,
     faults: Mutex<Vec<Fault>>,
     stats: Mutex<Stats>,
 }
 
 impl LocalInvoker {
     pub fn new(aws: Aws) -> Arc<LocalInvoker> {
-        Arc::new(LocalInvoker { aws, faults: Mutex::new(Vec::new()), stats: Mutex::new(Stats::default()) })
+        Arc::new(LocalInvoker { aws: std::sync::RwLock::new(aws), faults: Mutex::new(Vec::new()), stats: Mutex::new(Stats::default()) })
+    }
+
+    /// Replaces the handlers' clients (tests swap the health source or the clock).
+    pub fn set_aws(&self, aws: Aws) {
+        *self.aws.write().expect("aws lock") = aws;
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -96,7 +101,7 @@ impl LocalInvoker {
     }
 
     async fn call(&self, function: &str, input: Value) -> Result<Value, TaskFailure> {
-        let aws = &self.aws;
+        let aws = &self.aws.read().expect("aws lock").clone();
         match function {
             "provision" => run(input, |e| provision::handler(aws, e)).await,
             "register-targets" => run(input, |e| register_targets::handler(aws, e)).await,

@@ -85,6 +85,14 @@ impl LocalRuntime {
         Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, sfn, invoker, aws })
     }
 
+    /// Replaces where target health comes from and the handlers' clock (tests of the
+    /// unhealthy path and of deadlines).
+    pub fn set_health_and_clock(&mut self, health: Arc<dyn TargetHealthSource>, clock: Arc<dyn aviary_shared::clock::Clock>) {
+        self.aws.health = health;
+        self.aws.clock = clock;
+        self.invoker.set_aws(self.aws.clone());
+    }
+
     pub fn elb(&self) -> Elb {
         Elb::new(self.aws.elb.clone())
     }
