@@ -3,5 +3,5 @@
 # Extra arguments go to `aviary demo` (e.g. --endpoint http://127.0.0.1:5000 --spec-dir DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AVIARY_SKIP_BROWSER=1 bash scripts/setup.sh
+bash scripts/setup.sh demo
 exec cargo run -q -p aviary-cli -- demo "$@"

@@ -4,8 +4,19 @@
 # Safe to run repeatedly: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
+# `scripts/setup.sh demo` installs only what the local run needs (moto in .venv).
+MODE=${1:-all}
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+if [ "$MODE" = demo ]; then
+  if [ ! -x .venv/bin/moto_server ]; then
+    log "python venv (.venv): moto[server]"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -r scripts/requirements-demo.txt
+  fi
+  exit 0
+fi
 
 want_apt=()
 command -v promtool >/dev/null || want_apt+=(prometheus)
@@ -26,11 +37,14 @@ if [ ${#want_apt[@]} -gt 0 ]; then
   done
 fi
 
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] || [ ! -x .venv/bin/cargo-lambda ]; then
-  log "python venv (.venv): moto[server], cfn-lint, aws-sam-cli, cargo-lambda, ziglang, scipy"
-  python3 -m venv .venv
+# Reinstall the venv's packages whenever the requirement files change.
+req_hash=$(cat scripts/requirements-demo.txt scripts/requirements.txt | sha256sum | cut -c1-16)
+if [ "$(cat .venv/.aviary-requirements 2>/dev/null)" != "$req_hash" ]; then
+  log "python venv (.venv): $(tr '\n' ' ' < scripts/requirements.txt)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -r scripts/requirements.txt
+  .venv/bin/pip install -q -r scripts/requirements-demo.txt -r scripts/requirements.txt
+  echo "$req_hash" > .venv/.aviary-requirements
 fi
 
 if [ ! -x node_modules/.bin/asl-validator ]; then
