@@ -85,6 +85,13 @@ impl LocalInvoker {
         self.faults.lock().expect("faults lock").push(fault);
     }
 
+    /// Adds handler time measured outside the workflow (s3-trigger, called by the pump).
+    pub fn record(&self, function: &str, calls: u32, time: Duration) {
+        let mut s = self.stats.lock().expect("stats lock");
+        *s.calls.entry(function.into()).or_default() += calls;
+        *s.time.entry(function.into()).or_default() += time;
+    }
+
     /// Total handler time and call counts per function since start.
     pub fn handler_time(&self) -> Vec<(String, u32, Duration)> {
         let s = self.stats.lock().expect("stats lock");

@@ -11,7 +11,8 @@ use aws_lambda_events::event::s3::S3Event;
 use s3_trigger::{handle_event, RecordOutcome};
 
 /// Reads one batch (waiting up to `wait`) and handles it; returns what happened per record.
-pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Duration) -> Result<Vec<RecordOutcome>, String> {
+/// Also returns the time spent in the handler (for the handler-time measurement).
+pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Duration) -> Result<(Vec<RecordOutcome>, Duration), String> {
     let out = sqs
         .receive_message()
         .queue_url(queue_url)
@@ -21,6 +22,7 @@ pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wa
         .await
         .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
     let mut outcomes = Vec::new();
+    let mut handler_time = Duration::ZERO;
     for m in out.messages() {
         let body = m.body().unwrap_or_default();
         let mut value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
@@ -28,14 +30,16 @@ pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wa
         // S3 first sends an `s3:TestEvent` when a notification is configured: nothing to do.
         if value.get("Records").is_some() {
             let event: S3Event = serde_json::from_value(value).map_err(|e| format!("not an S3 event: {e}"))?;
+            let started = std::time::Instant::now();
             let report = handle_event(aws, &event).await.map_err(|e| format!("s3-trigger failed: {e}"))?;
+            handler_time += started.elapsed();
             outcomes.extend(report.records);
         }
         if let Some(h) = m.receipt_handle() {
             sqs.delete_message().queue_url(queue_url).receipt_handle(h).send().await.map_err(|e| format!("DeleteMessage: {e:?}"))?;
         }
     }
-    Ok(outcomes)
+    Ok((outcomes, handler_time))
 }
 
 /// moto's notification records omit fields AWS always sends (`userIdentity`,

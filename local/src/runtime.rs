@@ -103,7 +103,11 @@ impl LocalRuntime {
 
     /// Delivers pending S3 notifications to `s3-trigger` (one receive round).
     pub async fn pump(&self, wait: Duration) -> Result<Vec<s3_trigger::RecordOutcome>, LocalError> {
-        crate::pump::pump_once(&self.aws, &self.sqs, &self.queue_url, wait).await.map_err(LocalError::Pump)
+        let (outcomes, time) = crate::pump::pump_once(&self.aws, &self.sqs, &self.queue_url, wait).await.map_err(LocalError::Pump)?;
+        if !outcomes.is_empty() {
+            self.invoker.record("s3-trigger", outcomes.len() as u32, time);
+        }
+        Ok(outcomes)
     }
 
     /// Uploads a canary directory the way a user would: the spec, the baseline tarball and
