@@ -9,7 +9,7 @@ use crate::traffic::{RuleWeights, WeightedTarget};
 
 /// Where a deployment came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum Source {
     /// An upload of the canary tarball to the artifact bucket.
     S3 { bucket: String, key: String, version: String },
