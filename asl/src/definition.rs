@@ -573,20 +573,25 @@ impl StateMachine {
         self.timeout_seconds
     }
 
-    /// State names, sorted.
+    /// State names, sorted (whatever order the definition's map had).
     pub fn state_names(&self) -> impl Iterator<Item = &str> {
-        self.states.iter().map(|s| s.name.as_str())
+        let mut names: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        names.into_iter()
     }
 
     /// `(state name, Resource)` of every Task, sorted by state name.
     pub fn task_resources(&self) -> Vec<(&str, &str)> {
-        self.states
+        let mut tasks = self
+            .states
             .iter()
             .filter_map(|s| match &s.kind {
                 StateKind::Task(t) => Some((s.name.as_str(), t.resource.as_str())),
                 _ => None,
             })
-            .collect()
+            .collect::<Vec<_>>();
+        tasks.sort_unstable();
+        tasks
     }
 
     pub(crate) fn state(&self, name: &str) -> &State {
