@@ -409,6 +409,12 @@ impl DeploymentSpec {
                 err(field, format!("'{v}' must be a plain file name inside the deployment's prefix (letters, digits, '.', '-', '_')"));
             }
         }
+        for (field, v) in [("artifacts.baselineTarball", &self.artifacts.baseline_tarball), ("artifacts.canaryTarball", &self.artifacts.canary_tarball)] {
+            // The bucket's notification fires only for `.tar` keys.
+            if !v.ends_with(".tar") {
+                err(field, format!("'{v}' must end in .tar (the upload notification only fires for .tar files)"));
+            }
+        }
         if self.artifacts.baseline_tarball == self.artifacts.canary_tarball {
             err("artifacts.canaryTarball", "baseline and canary tarballs must be different files".into());
         }
@@ -674,10 +680,11 @@ mod tests {
         s.health_check.timeout_seconds = 10;
         s.monitoring.allowed_cidr = Some("0.0.0.0/0".into());
         s.artifacts.compose_file = "../compose.yml".into();
+        s.artifacts.canary_tarball = "canary.tgz".into();
         let f = fields(&s);
         for want in [
             "name", "listenerArn", "appPort", "instanceType", "amiId", "ttlMinutes", "healthCheck.matcher",
-            "healthCheck.timeoutSeconds", "monitoring.allowedCidr", "artifacts.composeFile",
+            "healthCheck.timeoutSeconds", "monitoring.allowedCidr", "artifacts.composeFile", "artifacts.canaryTarball",
         ] {
             assert!(f.contains(&want.to_string()), "missing {want} in {f:?}");
         }
