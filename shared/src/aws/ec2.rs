@@ -78,6 +78,7 @@ impl Ec2 {
         let out = self
             .client
             .describe_security_groups()
+            .filters(filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]))
             .filters(filter(&format!("tag:{TAG_DEPLOYMENT_ID}"), &[deployment_id]))
             .filters(filter(&format!("tag:{TAG_ROLE}"), &[role]))
             .send()
@@ -153,6 +154,8 @@ impl Ec2 {
         let mut req = self
             .client
             .describe_instances()
+            // Both tags: an instance someone tagged with a deployment id alone is not ours.
+            .filters(filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]))
             .filters(filter(&format!("tag:{TAG_DEPLOYMENT_ID}"), &[deployment_id]))
             .filters(filter("instance-state-name", &LIVE_STATES));
         if let Some(r) = role {
