@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod judge;
+pub mod metrics;
 pub mod model;
 pub mod monitoring;
 pub mod spec;
@@ -16,6 +17,8 @@ pub mod traffic;
 
 #[cfg(feature = "aws")]
 pub mod admission;
+#[cfg(feature = "aws")]
+pub mod analysis;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "lambda")]

@@ -4,10 +4,14 @@
 pub mod artifacts;
 pub mod ec2;
 pub mod elb;
+pub mod environment;
 pub mod errors;
 pub mod health;
 pub mod store;
 pub mod workflow;
+
+#[cfg(test)]
+mod mock_tests;
 
 use std::sync::Arc;
 

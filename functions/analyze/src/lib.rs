@@ -1,0 +1,98 @@
+//! `analyze`: runs one canary analysis ([`aviary_shared::analysis::run_analysis`]) for
+//! `{"deploymentId": "...", ...AnalysisRequest}` and returns the stored record. Errors carry
+//! the stable names of [`AnalysisError::name`] as `errorType` (`DeploymentNotFound`,
+//! `InvalidRequest`, `NotReady`, `MetricSourceError`, or a step error's name).
+//!
+//! `analysisId` may be given to store the analysis under an id the caller chose (e.g. the API
+//! answering 202 before an asynchronous invoke); it must look like one
+//! ([`aviary_shared::analysis::new_analysis_id`]).
+
+use aviary_shared::analysis::{run_analysis, AnalysisError, AnalysisRecord, AnalysisRequest};
+use aviary_shared::aws::Aws;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+/// The function's input: the deployment, an optional pre-assigned analysis id, and the
+/// request's fields beside them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzeInput {
+    pub deployment_id: String,
+    pub request: AnalysisRequest,
+}
+
+impl AnalyzeInput {
+    pub fn from_value(v: Value) -> Result<AnalyzeInput, AnalysisError> {
+        let Value::Object(mut map) = v else {
+            return Err(AnalysisError::invalid("body", "the input must be a JSON object"));
+        };
+        let text = |v: Option<Value>, field: &str| -> Result<Option<String>, AnalysisError> {
+            match v {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+                Some(_) => Err(AnalysisError::invalid(field, "must be a non-empty string")),
+            }
+        };
+        let deployment_id =
+            text(map.remove("deploymentId"), "deploymentId")?.ok_or_else(|| AnalysisError::invalid("deploymentId", "is required"))?;
+        let analysis_id = text(map.remove("analysisId"), "analysisId")?;
+        let mut request = AnalysisRequest::from_value(Value::Object(map))?;
+        request.analysis_id = analysis_id;
+        Ok(AnalyzeInput { deployment_id, request })
+    }
+}
+
+pub async fn handler(aws: &Aws, event: LambdaEvent<Value>) -> Result<AnalysisRecord, AnalysisError> {
+    handle(aws, event.payload).await
+}
+
+pub async fn handle(aws: &Aws, input: Value) -> Result<AnalysisRecord, AnalysisError> {
+    let input = AnalyzeInput::from_value(input)?;
+    run_analysis(aws, &input.deployment_id, &input.request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aviary_shared::analysis::SourceChoice;
+    use lambda_runtime::Diagnostic;
+    use serde_json::json;
+
+    #[test]
+    fn input_splits_the_ids_from_the_request() {
+        let i = AnalyzeInput::from_value(json!({
+            "deploymentId": "web-0123456789", "analysisId": "an-1795714098123-00ff00",
+            "source": "cloudwatch", "start": "-1h", "thresholds": {"marginal": 60, "pass": 90}
+        }))
+        .unwrap();
+        assert_eq!(i.deployment_id, "web-0123456789");
+        assert_eq!(i.request.analysis_id.as_deref(), Some("an-1795714098123-00ff00"));
+        assert_eq!(i.request.source, SourceChoice::Cloudwatch);
+        assert_eq!(i.request.thresholds.unwrap().marginal(), 60.0);
+        let i = AnalyzeInput::from_value(json!({"deploymentId": "d"})).unwrap();
+        assert_eq!(i.request, AnalysisRequest::default());
+    }
+
+    #[test]
+    fn bad_input_is_an_invalid_request_with_its_field() {
+        for (v, field) in [
+            (json!({}), "deploymentId"),
+            (json!({"deploymentId": 7}), "deploymentId"),
+            (json!({"deploymentId": "d", "analysisId": ""}), "analysisId"),
+            (json!({"deploymentId": "d", "window": 30}), "body"),
+            (json!([1]), "body"),
+        ] {
+            match AnalyzeInput::from_value(v.clone()).unwrap_err() {
+                AnalysisError::InvalidRequest { fields } => assert_eq!(fields[0].field, field, "{v}"),
+                e => panic!("{v}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn errors_reach_lambda_with_their_stable_names() {
+        let d: Diagnostic = AnalysisError::NotFound("web-1".into()).into();
+        assert_eq!((d.error_type.as_str(), d.error_message.as_str()), ("DeploymentNotFound", "deployment web-1 not found"));
+        let d: Diagnostic = AnalysisError::invalid("start", "bad").into();
+        assert_eq!(d.error_type, "InvalidRequest");
+    }
+}
