@@ -4,6 +4,7 @@
 # each bootstrap binary and writes the table to <target dir>/lambda-sizes.txt.
 #
 # Uses the workspace target/ (or $CARGO_TARGET_DIR when set). Binaries land in <target dir>/lambda/<crate>/bootstrap.
+# Usage: scripts/build-lambdas.sh [CRATE...]   (default: every crate under functions/)
 # Options (environment): AVIARY_BUILD_JOBS=N passes -j N to cargo; AVIARY_BUILD_VERBOSE=1 shows cargo's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,10 +25,18 @@ fi
 export PATH="$ROOT/.venv/bin:$PATH"
 
 crates=()
-for manifest in functions/*/Cargo.toml; do
-  dir=$(dirname "$manifest")
-  crates+=("$(basename "$dir")")
-done
+if [ $# -gt 0 ]; then
+  # Only the named crates (e.g. while another crate is being written).
+  for c in "$@"; do
+    [ -f "functions/$c/Cargo.toml" ] || die "no crate functions/$c"
+    crates+=("$c")
+  done
+else
+  for manifest in functions/*/Cargo.toml; do
+    dir=$(dirname "$manifest")
+    crates+=("$(basename "$dir")")
+  done
+fi
 [ ${#crates[@]} -gt 0 ] || die "no crates under functions/"
 
 # The crate directory name is the package name and the binary name (checked here so a rename fails loudly).

@@ -1,61 +1,96 @@
-//! `aviary`: the command line. `aviary demo` runs the whole canary lifecycle on an emulated
-//! AWS on this machine.
+//! `aviary`: the command line. Deploy, watch, change traffic on and destroy canaries through
+//! the Aviary API (SigV4-signed); judge canaries offline; render the monitoring files for
+//! review; and run everything on this machine (`aviary demo`, `aviary local up`).
+//!
+//! Modules: [`cli`] (flags), [`commands`] (one module per command), [`client`] (the HTTP
+//! API), [`sign`] (SigV4), [`watch`] (following a deployment), [`output`] (tables, spinner),
+//! [`error`] (errors and exit codes). Every command and exit code: `docs/cli.md`.
 
-use std::path::PathBuf;
+mod cli;
+mod client;
+mod commands;
+mod error;
+mod output;
+mod sign;
+mod watch;
+
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-#[derive(Parser)]
-#[command(name = "aviary", version, about = "Manual canary analysis on AWS: deploy, watch, judge and destroy canaries")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run one canary's whole lifecycle on an emulated AWS (moto server) and print it.
-    Demo {
-        /// Use an emulator that is already running instead of starting moto from .venv.
-        #[arg(long)]
-        endpoint: Option<String>,
-        /// Your own canary directory (aviary.json, tarballs, compose file) instead of the sample.
-        #[arg(long)]
-        spec_dir: Option<PathBuf>,
-        /// Multiplies the state machines' waits and retry delays (1.0 = real time).
-        #[arg(long, default_value_t = 0.01)]
-        time_scale: f64,
-        /// Change the canary's share to this percent once it is active (live traffic control).
-        #[arg(long, default_value_t = 10.0)]
-        change_to: f64,
-    },
-}
+use crate::cli::{Cli, Command, LocalCommand};
+use crate::commands::Ctx;
+use crate::error::{CliError, EXIT_JUDGE_INPUT, EXIT_USAGE};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Demo { endpoint, spec_dir, time_scale, change_to } => {
-            let root = aviary_local::moto::project_root();
-            let opts = aviary_local::demo::DemoOptions {
-                local: aviary_local::runtime::LocalOptions { root: root.clone(), endpoint, time_scale, ..Default::default() },
-                spec_dir,
-                work_dir: root.join(".aviary/demo"),
-                change_to_percent: (change_to > 0.0).then_some(change_to),
-                quiet: false,
-            };
-            match aviary_local::demo::run_demo(opts).await {
-                Ok(r) if r.listener_restored() => ExitCode::SUCCESS,
-                Ok(_) => {
-                    eprintln!("error: the listener's rules differ from before the canary");
-                    ExitCode::FAILURE
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ if is_judge_invocation() => EXIT_JUDGE_INPUT,
+                _ => EXIT_USAGE,
+            });
+        }
+    };
+    let ctx = Ctx { json: cli.json };
+    let is_demo = matches!(cli.command, Command::Demo { .. });
+    match run(cli, ctx).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            // `aviary demo` keeps its original contract: any failure exits 1.
+            ExitCode::from(if is_demo { 1 } else { e.exit_code() })
         }
     }
+}
+
+/// Whether the arguments name the `judge` command (its usage errors must not look like a
+/// Marginal verdict, exit 1).
+fn is_judge_invocation() -> bool {
+    std::env::args().skip(1).find(|a| !a.starts_with('-')).as_deref() == Some("judge")
+}
+
+async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
+    let outer = &cli.api;
+    match cli.command {
+        Command::Demo { endpoint, spec_dir, time_scale, change_to } => commands::demo::run(endpoint, spec_dir, time_scale, change_to).await,
+        Command::Console { port, api } => console(port, api.or(outer)).await,
+        Command::Deploy(a) => commands::deploy::run(a, outer, ctx).await,
+        Command::Ls(a) => commands::show::ls(a, outer, ctx).await,
+        Command::Status { id, api } => commands::show::status(id, api, outer, ctx).await,
+        Command::Events { id, follow, wait, api } => commands::show::events(id, follow, wait, api, outer, ctx).await,
+        Command::Traffic(a) => commands::traffic::run(a, outer, ctx).await,
+        Command::Destroy { id, wait, wait_args, api } => commands::destroy::run(id, wait, wait_args, api, outer, ctx).await,
+        Command::Env { api } => commands::show::env(api, outer, ctx).await,
+        Command::Judge(a) => commands::judge::run(a, ctx),
+        Command::Render(a) => commands::render::run(a, ctx),
+        Command::Local { command: LocalCommand::Up(a) } => commands::local::up(a, ctx).await,
+        Command::Local { command: LocalCommand::Cleanup { dry_run, state_file } } => commands::local::cleanup(dry_run, state_file, ctx).await,
+    }
+}
+
+/// `aviary console`: serves the embedded web console until Ctrl-C.
+async fn console(port: u16, api: cli::ApiArgs) -> Result<u8, CliError> {
+    let endpoint = api
+        .endpoint
+        .clone()
+        .ok_or_else(|| CliError::Usage("no API endpoint: pass --endpoint URL or set AVIARY_ENDPOINT".into()))?;
+    let sign = if api.no_sign {
+        aviary_console::SignMode::Never
+    } else if api.sign {
+        aviary_console::SignMode::Always
+    } else {
+        aviary_console::SignMode::Auto
+    };
+    let mut opts = aviary_console::ConsoleOptions::new(endpoint, port);
+    opts.sign = sign;
+    opts.region = api.region.clone();
+    let server = aviary_console::serve(opts).await.map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("Aviary console: {} (Ctrl-C to stop)", server.url);
+    let _ = tokio::signal::ctrl_c().await;
+    server.stop().await;
+    Ok(0)
 }

@@ -5,6 +5,7 @@
 //! handlers in-process ([`invoker`]), and [`pump`] delivers S3 event notifications to
 //! `s3-trigger`. [`demo`] strings it together into the README's first command.
 
+pub mod api_server;
 pub mod demo;
 pub mod environment;
 pub mod invoker;

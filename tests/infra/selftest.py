@@ -276,6 +276,13 @@ def main() -> int:
     if not any("AWS operation SetRulePriorities" in p for p in found):
         failures.append(f"not caught: code calls an operation the checks do not know ({found})")
 
+    # An environment variable no code reads, and a stale "awaiting code" entry.
+    found = check_template.check_env_read(cfn.clone(base_tpl), 'std::env::var("AVIARY_TABLE") "AVIARY_DEFAULT_TTL_MINUTES"')
+    if not any("AVIARY_BUCKET is set but no Rust code reads it" in p for p in found):
+        failures.append(f"not caught: an environment variable no code reads ({found})")
+    if not any("AVIARY_DEFAULT_TTL_MINUTES is read by the code now" in p for p in found):
+        failures.append(f"not caught: a stale AWAITING_CODE entry ({found})")
+
     # An ASL file that uses a placeholder nobody substitutes, and an ASL file nobody deploys.
     tmp = tempfile.mkdtemp()
     try:
@@ -298,7 +305,7 @@ def main() -> int:
     for f in failures:
         print(f"selftest: {f}")
     if not failures:
-        print(f"selftest: {len(MUTATIONS) + 5} mutations, each caught")
+        print(f"selftest: {len(MUTATIONS) + 7} mutations, each caught")
     return 1 if failures else 0
 
 

@@ -1,0 +1,387 @@
+//! The command line: clap definitions of every command and flag (`docs/cli.md` describes
+//! them). API options (`--endpoint`, `--region`, `--no-sign`, `--sign`) may be given before
+//! the command or after it; `--json` anywhere.
+
+use std::path::PathBuf;
+
+use aviary_shared::status::Status;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "aviary", version, about = "Manual canary analysis on AWS: deploy, watch, judge and destroy canaries")]
+pub struct Cli {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How to reach the Aviary API.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApiArgs {
+    /// Aviary API base URL (the stack's `ApiUrl` output, or `aviary local up`'s endpoint).
+    #[arg(long, env = "AVIARY_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// AWS region to sign for (default: from the endpoint's host, else the AWS config).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Do not sign requests (the local API front needs no SigV4). Default: sign unless the
+    /// endpoint is loopback.
+    #[arg(long, conflicts_with = "sign")]
+    pub no_sign: bool,
+    /// Sign requests even when the endpoint is loopback.
+    #[arg(long)]
+    pub sign: bool,
+}
+
+impl ApiArgs {
+    /// Options given after the command win over those given before it.
+    pub fn or(&self, outer: &ApiArgs) -> ApiArgs {
+        ApiArgs {
+            endpoint: self.endpoint.clone().or_else(|| outer.endpoint.clone()),
+            region: self.region.clone().or_else(|| outer.region.clone()),
+            no_sign: self.no_sign || (outer.no_sign && !self.sign),
+            sign: self.sign || (outer.sign && !self.no_sign),
+        }
+    }
+}
+
+/// Polling and waiting.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Give up waiting after this many seconds (exit code 3).
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// How often to poll the API while waiting, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub poll_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web console on 127.0.0.1 (its API calls are proxied to --endpoint, signed with
+    /// your AWS credentials unless the endpoint is loopback).
+    Console {
+        #[arg(long, default_value_t = 8177)]
+        port: u16,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Run one canary's whole lifecycle on an emulated AWS (moto server) and print it.
+    Demo {
+        /// Use an emulator that is already running instead of starting moto from .venv.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Your own canary directory (aviary.json, tarballs, compose file) instead of the sample.
+        #[arg(long)]
+        spec_dir: Option<PathBuf>,
+        /// Multiplies the state machines' waits and retry delays (1.0 = real time).
+        #[arg(long, default_value_t = 0.01)]
+        time_scale: f64,
+        /// Change the canary's share to this percent once it is active (live traffic control).
+        #[arg(long, default_value_t = 10.0)]
+        change_to: f64,
+    },
+    /// Validate a canary directory, upload it and deploy it; follow it until it takes traffic.
+    Deploy(DeployArgs),
+    /// List deployments.
+    Ls(LsArgs),
+    /// Show one deployment: spec summary, status, weights, resources, monitoring links.
+    Status {
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show a deployment's event log.
+    Events {
+        id: String,
+        /// Keep printing new events until the deployment reaches a final status.
+        #[arg(long, short)]
+        follow: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Change a running canary's traffic share, rule conditions or stickiness.
+    Traffic(TrafficArgs),
+    /// Tear a deployment down (removes its rule and everything Aviary created for it).
+    Destroy {
+        id: String,
+        /// Wait until the teardown has finished.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        wait_args: WaitArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// List the load balancers, listeners and rules a canary can be added to.
+    Env {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Judge a canary offline from a Kayenta-style canary config and a metric data file.
+    Judge(JudgeArgs),
+    /// Print (or write) every monitoring file and instance user data script for a spec.
+    Render(RenderArgs),
+    /// Run Aviary on this machine (emulated AWS).
+    Local {
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The canary directory: aviary.json, the two tarballs and the compose file it names.
+    pub dir: PathBuf,
+    /// Upload straight to s3://BUCKET/canaries/<name>/ with your AWS credentials (the S3
+    /// upload starts the deployment) instead of through the API's presigned URLs.
+    #[arg(long, value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint for --s3-bucket (an emulator; path-style addressing).
+    #[arg(long, value_name = "URL", requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+    /// Idempotency key for POST /deployments (default: derived from the canary tarball's
+    /// sha256, so re-running returns the same deployment). Not used with --s3-bucket.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// Return once the deployment is created instead of following it until ACTIVE.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only deployments in this status.
+    #[arg(long, value_parser = parse_status, value_name = "STATUS")]
+    pub status: Option<Status>,
+    /// At most this many deployments (newest first).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+pub fn parse_status(s: &str) -> Result<Status, String> {
+    let upper = s.to_ascii_uppercase().replace('-', "_");
+    Status::parse(&upper).ok_or_else(|| {
+        format!("unknown status '{s}' (one of {})", Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct TrafficArgs {
+    pub id: String,
+    /// The canary's new share in percent (0.1–50; the baseline gets the same).
+    #[arg(long, value_name = "N")]
+    pub percent: Option<f64>,
+    /// Path pattern condition (repeatable). Any condition flag replaces all conditions.
+    #[arg(long = "path", value_name = "P")]
+    pub paths: Vec<String>,
+    /// HTTP method condition (repeatable).
+    #[arg(long = "method", value_name = "M")]
+    pub methods: Vec<String>,
+    /// HTTP header condition NAME=VALUE (repeatable; values of one name are OR-ed).
+    #[arg(long = "header", value_name = "K=V", value_parser = parse_key_value)]
+    pub headers: Vec<(String, String)>,
+    /// Host header condition (repeatable).
+    #[arg(long = "host", value_name = "H")]
+    pub hosts: Vec<String>,
+    /// Source IP condition in CIDR notation (repeatable).
+    #[arg(long = "source-ip", value_name = "CIDR")]
+    pub source_ips: Vec<String>,
+    /// Query string condition KEY=VALUE, or VALUE alone to match any key (repeatable).
+    #[arg(long = "query", value_name = "K=V")]
+    pub queries: Vec<String>,
+    /// Remove every condition (the rule then matches all traffic reaching it).
+    #[arg(long, conflicts_with_all = ["paths", "methods", "headers", "hosts", "source_ips", "queries"])]
+    pub clear_conditions: bool,
+    /// Turn sticky sessions on with this duration in seconds.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "no_sticky")]
+    pub sticky: Option<u32>,
+    /// Turn sticky sessions off.
+    #[arg(long)]
+    pub no_sticky: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got '{s}'")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JudgeFormat {
+    Json,
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// The canary config (Kayenta's JSON shape).
+    pub config: PathBuf,
+    /// The metric data file (`{"metrics": {name: {"baseline": [...], "canary": [...]}}}`).
+    pub data: PathBuf,
+    /// Output format (default json; `--json` also selects json).
+    #[arg(long, value_enum)]
+    pub format: Option<JudgeFormat>,
+    /// Score threshold for Marginal (overrides the config; needs --pass).
+    #[arg(long, requires = "pass", value_name = "N")]
+    pub marginal: Option<f64>,
+    /// Score threshold for Pass (overrides the config; needs --marginal).
+    #[arg(long, requires = "marginal", value_name = "N")]
+    pub pass: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The deployment spec (aviary.json).
+    pub spec: PathBuf,
+    /// Write the files under this directory instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Deployment id to render for (default: a fixed id derived from the spec's name).
+    #[arg(long, value_name = "ID")]
+    pub deployment_id: Option<String>,
+    /// Region the instances run in.
+    #[arg(long, default_value = "eu-west-1")]
+    pub region: String,
+    /// Artifact bucket the app instances download from.
+    #[arg(long, default_value = "aviary-artifacts-example", value_name = "BUCKET")]
+    pub bucket: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Start the emulator, Aviary's resources, a sample production environment and the local
+    /// API front; serve until Ctrl-C.
+    Up(LocalUpArgs),
+    /// Run the cleanup function now, on the stack `aviary local up` serves.
+    Cleanup {
+        /// Report what would be removed without removing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// The state file `aviary local up` wrote.
+        #[arg(long, value_name = "FILE")]
+        state_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LocalUpArgs {
+    /// Port of the API front on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Run the cleanup function every this many seconds (0: never).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub cleanup_every: u64,
+    /// Do not create the sample production environment.
+    #[arg(long)]
+    pub no_sample_env: bool,
+    /// Use an emulator that is already running instead of starting moto from .venv.
+    #[arg(long, value_name = "URL")]
+    pub emulator: Option<String>,
+    /// Multiplies the state machines' waits and retry delays (1.0 = real time).
+    #[arg(long, default_value_t = 0.01)]
+    pub time_scale: f64,
+    /// Where to write the running stack's description (endpoint, control URL, listener).
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+}
+
+/// Where `aviary local up` records the running stack by default.
+pub fn default_state_file() -> PathBuf {
+    aviary_local::moto::project_root().join(".aviary/local/state.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("aviary").chain(args.iter().copied())).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn api_options_before_or_after_the_command() {
+        let c = parse(&["--endpoint", "http://127.0.0.1:1", "--no-sign", "status", "web-1"]);
+        let Command::Status { id, api } = &c.command else { panic!() };
+        assert_eq!(id, "web-1");
+        let merged = api.or(&c.api);
+        assert_eq!(merged.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert!(merged.no_sign);
+        let c = parse(&["--endpoint", "http://a", "status", "x", "--endpoint", "http://b", "--json"]);
+        let Command::Status { api, .. } = &c.command else { panic!() };
+        assert_eq!(api.or(&c.api).endpoint.as_deref(), Some("http://b"));
+        assert!(c.json);
+        assert!(Cli::try_parse_from(["aviary", "--no-sign", "--sign", "ls"]).is_err());
+    }
+
+    #[test]
+    fn traffic_flags() {
+        let c = parse(&[
+            "traffic", "web-1", "--percent", "12.5", "--path", "/api/*", "--path", "/v2/*", "--method", "GET", "--header",
+            "x-canary=yes", "--query", "beta=1", "--query", "on", "--sticky", "300",
+        ]);
+        let Command::Traffic(t) = c.command else { panic!() };
+        assert_eq!(t.percent, Some(12.5));
+        assert_eq!(t.paths, vec!["/api/*", "/v2/*"]);
+        assert_eq!(t.headers, vec![("x-canary".to_string(), "yes".to_string())]);
+        assert_eq!(t.queries, vec!["beta=1", "on"]);
+        assert_eq!(t.sticky, Some(300));
+        assert!(Cli::try_parse_from(["aviary", "traffic", "x", "--sticky", "5", "--no-sticky"]).is_err());
+        assert!(Cli::try_parse_from(["aviary", "traffic", "x", "--header", "novalue"]).is_err());
+        assert!(Cli::try_parse_from(["aviary", "traffic", "x", "--clear-conditions", "--path", "/a"]).is_err());
+    }
+
+    #[test]
+    fn status_filter_and_judge_thresholds() {
+        let c = parse(&["ls", "--status", "waiting-healthy"]);
+        let Command::Ls(l) = c.command else { panic!() };
+        assert_eq!(l.status, Some(Status::WaitingHealthy));
+        assert!(Cli::try_parse_from(["aviary", "ls", "--status", "sleeping"]).is_err());
+        let c = parse(&["judge", "c.json", "d.json", "--format", "table", "--marginal", "50", "--pass", "80"]);
+        let Command::Judge(j) = c.command else { panic!() };
+        assert_eq!((j.format, j.marginal, j.pass), (Some(JudgeFormat::Table), Some(50.0), Some(80.0)));
+        assert!(Cli::try_parse_from(["aviary", "judge", "c", "d", "--pass", "80"]).is_err());
+    }
+
+    #[test]
+    fn demo_keeps_its_flags() {
+        let c = parse(&["demo", "--endpoint", "http://127.0.0.1:5000", "--time-scale", "0.5", "--change-to", "0"]);
+        let Command::Demo { endpoint, time_scale, change_to, spec_dir } = c.command else { panic!() };
+        assert_eq!(endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!((time_scale, change_to, spec_dir), (0.5, 0.0, None));
+    }
+
+    #[test]
+    fn deploy_and_local_defaults() {
+        let c = parse(&["deploy", "./web", "--s3-bucket", "b", "--no-wait"]);
+        let Command::Deploy(d) = c.command else { panic!() };
+        assert_eq!(d.s3_bucket.as_deref(), Some("b"));
+        assert!(d.no_wait);
+        assert_eq!((d.wait.timeout, d.wait.poll_ms), (1800, 1000));
+        assert!(Cli::try_parse_from(["aviary", "deploy", "x", "--s3-endpoint", "http://e"]).is_err());
+        let c = parse(&["local", "up", "--port", "0", "--cleanup-every", "5", "--no-sample-env"]);
+        let Command::Local { command: LocalCommand::Up(u) } = c.command else { panic!() };
+        assert_eq!((u.port, u.cleanup_every, u.no_sample_env), (0, 5, true));
+    }
+}

@@ -1,0 +1,23 @@
+//! `aviary demo`: one canary's whole lifecycle on an emulated AWS (moto server), printed as it
+//! happens (`aviary_local::demo`).
+
+use std::path::PathBuf;
+
+use crate::error::CliError;
+
+pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale: f64, change_to: f64) -> Result<u8, CliError> {
+    let root = aviary_local::moto::project_root();
+    let opts = aviary_local::demo::DemoOptions {
+        local: aviary_local::runtime::LocalOptions { root: root.clone(), endpoint, time_scale, ..Default::default() },
+        spec_dir,
+        work_dir: root.join(".aviary/demo"),
+        change_to_percent: (change_to > 0.0).then_some(change_to),
+        quiet: false,
+    };
+    let report = aviary_local::demo::run_demo(opts).await?;
+    if report.listener_restored() {
+        Ok(0)
+    } else {
+        Err(CliError::Other("the listener's rules differ from before the canary".into()))
+    }
+}

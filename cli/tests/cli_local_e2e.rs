@@ -1,0 +1,203 @@
+//! End to end on this machine: `aviary local up` in the background (moto from `.venv`, the
+//! real state machines and handlers, the local API front), then the CLI as a user runs it —
+//! deploy the sample canary to ACTIVE, read its events, move traffic (checked on the emulated
+//! ALB's rule itself), destroy it (the listener's rules end exactly as they began), deploy
+//! again straight to S3, trigger the cleanup on demand, and stop with SIGINT.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aviary_shared::aws::elb::{Elb, RuleSnapshot};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aviary");
+
+struct LocalUp {
+    child: Child,
+    state_file: PathBuf,
+}
+
+impl LocalUp {
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// SIGINT (Ctrl-C): the CLI stops the emulator it started.
+    fn interrupt(&self) {
+        let _ = Command::new("kill").args(["-INT", &self.pid()]).status();
+    }
+}
+
+impl Drop for LocalUp {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        self.interrupt();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+fn aviary(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--endpoint", endpoint, "--no-sign"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run aviary")
+}
+
+fn ok(o: Output, what: &str) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{what} failed\nstdout:\n{out}\nstderr:\n{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+fn json(o: Output, what: &str) -> serde_json::Value {
+    let text = ok(o, what);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
+}
+
+fn start(dir: &Path) -> LocalUp {
+    let state_file = dir.join("state.json");
+    let log = std::fs::File::create(dir.join("local-up.log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["local", "up", "--port", "0", "--cleanup-every", "2", "--time-scale", "0.002", "--state-file"])
+        .arg(&state_file)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start aviary local up");
+    let up = LocalUp { child, state_file };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !up.state_file.exists() {
+        assert!(Instant::now() < deadline, "local up did not start within 60s: {}", std::fs::read_to_string(dir.join("local-up.log")).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    up
+}
+
+async fn rules(emulator: &str, listener: &str) -> Vec<RuleSnapshot> {
+    let config = aviary_local::stack::sdk_config(emulator).await;
+    Elb::new(aws_sdk_elasticloadbalancingv2::Client::new(&config)).rule_snapshots(listener).await.expect("describe rules")
+}
+
+/// The canary's share of the rule with two Aviary target groups (`av-…`), in percent.
+fn canary_share(rules: &[RuleSnapshot]) -> Option<f64> {
+    let rule = rules.iter().find(|r| r.forward.iter().filter(|t| t.target_group_arn.contains("/av-")).count() == 2)?;
+    let total: u32 = rule.forward.iter().map(|t| t.weight).sum();
+    let canary = rule.forward.iter().find(|t| t.target_group_arn.contains("-c/"))?.weight;
+    Some(f64::from(canary) * 100.0 / f64::from(total))
+}
+
+#[test]
+fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let up = start(&dir);
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
+    let endpoint = state["endpoint"].as_str().unwrap().to_string();
+    let emulator = state["emulator"].as_str().unwrap().to_string();
+    let listener = state["listenerArn"].as_str().unwrap().to_string();
+    let sample = state["sampleDir"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let before = rt.block_on(rules(&emulator, &listener));
+    assert!(canary_share(&before).is_none());
+
+    // The environment as the API describes it: the sample ALB and its listener.
+    let env = ok(aviary(&endpoint, &["env"]), "env");
+    assert!(env.contains("prod-alb") && env.contains(&listener), "{env}");
+
+    // Deploy through the API: uploads, POST /deployments, followed until ACTIVE.
+    let out = ok(aviary(&endpoint, &["deploy", &sample, "--poll-ms", "100", "--timeout", "60"]), "deploy");
+    assert!(out.contains("is ACTIVE"), "{out}");
+    let list = json(aviary(&endpoint, &["--json", "ls"]), "ls");
+    let items = list.as_array().unwrap();
+    assert_eq!(items.len(), 1, "exactly one deployment (the uploads must not start another): {list}");
+    let id = items[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(items[0]["status"], "ACTIVE");
+    assert_eq!(rt.block_on(rules(&emulator, &listener)).len(), before.len() + 1);
+    assert_eq!(canary_share(&rt.block_on(rules(&emulator, &listener))), Some(5.0));
+
+    // A re-run returns the same deployment and uploads nothing.
+    let again = ok(aviary(&endpoint, &["deploy", &sample, "--poll-ms", "100"]), "deploy again");
+    assert!(again.contains(&format!("deployment {id} already exists")) && !again.contains("uploaded"), "{again}");
+
+    let events = ok(aviary(&endpoint, &["events", &id]), "events");
+    for step in ["admission", "provision", "register-targets", "add-listener-rule", "check-health"] {
+        assert!(events.contains(step), "no {step} event in\n{events}");
+    }
+    let ndjson = ok(aviary(&endpoint, &["--json", "events", &id]), "events --json");
+    assert!(ndjson.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["step"].is_string())));
+
+    // Live traffic control: the ALB rule itself changes.
+    let changed = json(aviary(&endpoint, &["--json", "traffic", &id, "--percent", "10", "--path", "/api/*", "--sticky", "120"]), "traffic");
+    assert_eq!(changed["traffic"]["canaryPercent"], 10.0, "{changed}");
+    let during = rt.block_on(rules(&emulator, &listener));
+    assert_eq!(canary_share(&during), Some(10.0));
+    let rule = during.iter().find(|r| r.forward.len() == 3).unwrap();
+    assert!(rule.conditions.iter().any(|c| c.contains("/api/*")), "{:?}", rule.conditions);
+    assert_eq!(rule.stickiness_seconds, Some(120));
+    let status = ok(aviary(&endpoint, &["status", &id]), "status");
+    assert!(status.contains("canary") && status.contains("10%") && status.contains("path /api/*"), "{status}");
+
+    // Destroy, waiting: DESTROYED, and the listener is exactly as before.
+    let destroyed = ok(aviary(&endpoint, &["destroy", &id, "--wait", "--poll-ms", "100", "--timeout", "60"]), "destroy");
+    assert!(destroyed.contains(&format!("{id} is DESTROYED")), "{destroyed}");
+    assert_eq!(rt.block_on(rules(&emulator, &listener)), before);
+    let followed = ok(aviary(&endpoint, &["events", &id, "--follow", "--poll-ms", "100"]), "events --follow");
+    assert!(followed.contains("teardown") && followed.contains(&format!("{id} is DESTROYED")), "{followed}");
+    let o = aviary(&endpoint, &["traffic", &id, "--percent", "5"]);
+    assert_eq!(o.status.code(), Some(2), "traffic on a destroyed canary is a 409");
+
+    // Straight to S3: the canary tarball upload starts the deployment.
+    let bucket = state["bucket"].as_str().unwrap();
+    let s3 = json(
+        aviary(&endpoint, &["--json", "deploy", &sample, "--s3-bucket", bucket, "--s3-endpoint", &emulator, "--poll-ms", "100", "--timeout", "60"]),
+        "deploy --s3-bucket",
+    );
+    assert_eq!(s3["status"], "ACTIVE");
+    assert_eq!(s3["source"]["kind"], "s3");
+    let s3_id = s3["id"].as_str().unwrap().to_string();
+    assert_ne!(s3_id, id);
+    let gone = json(aviary(&endpoint, &["--json", "destroy", &s3_id, "--wait", "--poll-ms", "100", "--timeout", "60"]), "destroy s3");
+    assert_eq!(gone["status"], "DESTROYED");
+    assert_eq!(rt.block_on(rules(&emulator, &listener)), before);
+
+    // Cleanup on demand, inside the running `local up`.
+    let report = json(
+        Command::new(BIN).args(["--json", "local", "cleanup", "--dry-run", "--state-file"]).arg(&up.state_file).output().unwrap(),
+        "local cleanup",
+    );
+    assert_eq!(report["dryRun"], true);
+    assert!(report["actions"].is_array());
+
+    // Ctrl-C: stops, removes its state file, exits 0.
+    up.interrupt();
+    let mut up = up;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = up.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "local up did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "local up exited with {status}");
+    assert!(!up.state_file.exists());
+    let log = std::fs::read_to_string(dir.join("local-up.log")).unwrap();
+    assert!(log.contains("Aviary is running locally") && log.contains("s3-trigger: canaries/web/canary.tar -> started"), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(90), "took {:?}", started.elapsed());
+}

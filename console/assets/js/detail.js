@@ -1,0 +1,161 @@
+// Canary detail: status timeline, live event log, resources, monitoring links, traffic
+// control (PATCH …/traffic, confirmed), the judge (see judge.js) and destroy (confirmed),
+// all refreshed live until the deployment is final.
+import { api } from './api.js';
+import { h, replace, badge, when, age, shortArn, split, errorBox, announce } from './dom.js';
+import { field, conditionsFieldset, stickinessFieldset, clearErrors, showFieldErrors } from './form.js';
+import { judgeSection } from './judge.js';
+
+const FLOW = ['PENDING', 'PROVISIONING', 'REGISTERING', 'ROUTING', 'WAITING_HEALTHY', 'ACTIVE', 'TEARING_DOWN', 'DESTROYED'];
+const FINAL = ['DESTROYED', 'FAILED', 'REJECTED'];
+
+export function renderDetail(main, id) {
+  let timer = null;
+  let dep = null;
+  let filled = false;
+  const initial = { conditions: '{}', stickiness: '' };
+  const head = h('div', { id: 'summary' }, h('p', {}, 'Loading…'));
+  const timeline = h('ol', { class: 'timeline', id: 'timeline', 'aria-label': 'Status timeline' });
+  const trafficNow = h('div', { id: 'traffic-now' });
+  const resources = h('dl', { class: 'kv', id: 'resources' });
+  const links = h('div', { id: 'links' });
+  const events = h('div', { id: 'events', role: 'log', 'aria-label': 'Event log', tabindex: 0 });
+  const loadError = h('div');
+
+  // Traffic control.
+  const share = field('Canary traffic share (%)', 'trafficPercent', { type: 'number', min: 0.1, max: 50, step: 0.1 });
+  const cond = conditionsFieldset('');
+  const sticky = stickinessFieldset('', false, 600);
+  const trafficMsg = h('div', { id: 'traffic-msg' });
+  const apply = h('button', { type: 'submit', class: 'primary' }, 'Apply traffic change');
+  const trafficForm = h('form', { id: 'traffic-form', novalidate: true, 'aria-labelledby': 'traffic-title' },
+    h('div', { class: 'grid' }, share.wrap), cond.wrap, sticky.wrap, trafficMsg, h('div', { class: 'actions' }, apply));
+
+  // Destroy.
+  const destroyBtn = h('button', { type: 'button', class: 'danger', id: 'destroy' }, 'Destroy canary…');
+  const destroyMsg = h('div', { id: 'destroy-msg', role: 'status' });
+
+  replace(main,
+    h('p', {}, h('a', { href: '#/' }, '← Deployments')),
+    h('h1', {}, `Canary ${id}`),
+    loadError, head, timeline,
+    h('div', { class: 'columns' },
+      h('section', { 'aria-labelledby': 'traffic-title' }, h('h2', { id: 'traffic-title' }, 'Traffic'), trafficNow, trafficForm),
+      h('section', { 'aria-labelledby': 'res-title' }, h('h2', { id: 'res-title' }, 'Resources'), resources, h('h2', {}, 'Monitoring'), links)),
+    judgeSection(id),
+    h('section', { 'aria-labelledby': 'events-title' }, h('h2', { id: 'events-title' }, 'Event log'), events),
+    h('section', { 'aria-labelledby': 'destroy-title' }, h('h2', { id: 'destroy-title' }, 'Destroy'),
+      h('p', {}, 'Removes the canary rule first (the listener is left exactly as it was), then the instances and target groups.'),
+      destroyBtn, destroyMsg));
+
+  trafficForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(trafficForm);
+    replace(trafficMsg);
+    // Only what changed: `conditions` replaces all of the rule's conditions.
+    const change = { trafficPercent: Number(share.input.value) };
+    if (JSON.stringify(cond.read()) !== initial.conditions) change.conditions = cond.read();
+    if (JSON.stringify(sticky.read()) !== initial.stickiness) change.stickiness = sticky.read();
+    if (!window.confirm(`Send ${change.trafficPercent}% of matching traffic to the canary (and as much to the baseline)?`)) return;
+    apply.disabled = true;
+    try {
+      dep = await api('PATCH', `/deployments/${encodeURIComponent(id)}/traffic`, change);
+      replace(trafficMsg, h('p', { class: 'ok', role: 'status' }, `Applied: ${split(dep.traffic)}`));
+      announce('Traffic change applied.');
+      show(dep);
+    } catch (e) {
+      const rest = showFieldErrors(trafficForm, e.fields || []);
+      if (rest.length || !(e.fields || []).length) replace(trafficMsg, errorBox({ ...e, message: e.message, status: e.status, name: e.name, fields: rest }, 'The traffic change was not applied'));
+    } finally {
+      apply.disabled = !(dep && dep.status === 'ACTIVE');
+    }
+  });
+
+  destroyBtn.addEventListener('click', async () => {
+    if (!window.confirm(`Destroy canary ${id}? Its traffic returns to production and its instances are terminated.`)) return;
+    destroyBtn.disabled = true;
+    try {
+      const r = await api('DELETE', `/deployments/${encodeURIComponent(id)}`);
+      replace(destroyMsg, h('p', {}, `Teardown requested: ${r.status}. Following progress until DESTROYED…`));
+      announce('Teardown requested.');
+      load();
+    } catch (e) {
+      destroyBtn.disabled = false;
+      replace(destroyMsg, errorBox(e, 'The teardown was not requested'));
+    }
+  });
+
+  async function load() {
+    try {
+      dep = await api('GET', `/deployments/${encodeURIComponent(id)}`);
+      replace(loadError);
+      show(dep);
+      const ev = await api('GET', `/deployments/${encodeURIComponent(id)}/events?limit=500`);
+      showEvents(ev.items || []);
+      if (FINAL.includes(dep.status)) { clearInterval(timer); timer = null; }
+    } catch (e) {
+      replace(loadError, errorBox(e, 'Could not load the deployment'));
+    }
+  }
+
+  function show(d) {
+    replace(head, h('p', { class: 'status-line' }, badge(d.status), ' ',
+      h('span', { id: 'status-text' }, d.status), d.statusReason ? ` — ${d.statusReason}` : '',
+      d.failureReason ? h('span', { class: 'error-text' }, ` (${d.failureReason})`) : ''),
+      h('p', { class: 'muted' }, `created ${when(d.createdAt)} (${age(d.createdAt)} ago) · expires ${when(d.expiresAt)} · listener `,
+        h('span', { title: d.spec ? d.spec.listenerArn : '' }, d.spec ? shortArn(d.spec.listenerArn) : '—')));
+    const at = FLOW.indexOf(d.status);
+    replace(timeline, FLOW.map((s, i) => h('li', {
+      class: s === d.status ? 'current' : (at >= 0 && i < at) ? 'done' : '',
+      'aria-current': s === d.status ? 'step' : null,
+    }, s)), at < 0 ? h('li', { class: 'current bad', 'aria-current': 'step' }, d.status) : null);
+
+    const w = d.weights;
+    replace(trafficNow,
+      h('p', { id: 'split' }, split(d.traffic)),
+      w ? h('table', { class: 'small', id: 'weights' }, h('caption', {}, 'Listener rule weights'),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Target group'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Weight'))),
+        h('tbody', {},
+          (w.production || []).map((t) => h('tr', {}, h('td', {}, shortArn(t.targetGroupArn)), h('td', {}, 'production'), h('td', {}, t.weight))),
+          h('tr', {}, h('td', {}, shortArn(w.baseline.targetGroupArn)), h('td', {}, 'baseline'), h('td', { 'data-role': 'baseline' }, w.baseline.weight)),
+          h('tr', {}, h('td', {}, shortArn(w.canary.targetGroupArn)), h('td', {}, 'canary'), h('td', { 'data-role': 'canary' }, w.canary.weight)))) : null);
+    const active = d.status === 'ACTIVE';
+    for (const el of trafficForm.elements) el.disabled = !active;
+    if (!active) replace(trafficMsg, h('p', { class: 'muted' }, 'Traffic can be changed while the canary is ACTIVE.'));
+    else if (trafficMsg.textContent.startsWith('Traffic can')) replace(trafficMsg);
+    if (!filled && d.spec) {
+      share.input.value = d.traffic ? d.traffic.canaryPercent : d.spec.trafficPercent;
+      cond.fill(d.spec.conditions || {});
+      sticky.fill(d.spec.stickiness);
+      initial.conditions = JSON.stringify(cond.read());
+      initial.stickiness = JSON.stringify(sticky.read());
+      filled = active;
+    }
+
+    const r = d.resources || {};
+    replace(resources, Object.entries(r).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length)).map(([k, v]) =>
+      [h('dt', {}, k), h('dd', {}, Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? `${shortArn(x.targetGroupArn)}=${x.weight}` : x)).join(', ') : String(v))]));
+    const m = d.monitoring;
+    replace(links, m && (m.grafana || m.prometheus || m.referee)
+      ? h('ul', {}, [['Grafana', m.grafana], ['Prometheus', m.prometheus], ['Referee', m.referee], ['Kayenta', m.kayenta]]
+        .filter(([, u]) => u).map(([n, u]) => h('li', {}, h('a', { href: u, target: '_blank', rel: 'noopener noreferrer' }, n))))
+      : h('p', { class: 'muted' }, d.spec && d.spec.monitoring && d.spec.monitoring.enabled === false ? 'Monitoring is off for this canary.' : 'No monitor address yet.'));
+
+    const final = FINAL.includes(d.status);
+    destroyBtn.disabled = final || d.status === 'TEARING_DOWN';
+    if (final) replace(destroyMsg, h('p', { id: 'final' }, `This deployment is ${d.status}.`));
+  }
+
+  function showEvents(items) {
+    const atBottom = events.scrollTop + events.clientHeight >= events.scrollHeight - 4;
+    replace(events, items.length ? h('table', { class: 'small' },
+      h('thead', {}, h('tr', {}, ['Time', 'Step', 'Outcome', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, items.map((e) => h('tr', { class: `o-${e.outcome}` },
+        h('td', {}, e.time.slice(11, 23)), h('td', {}, e.step), h('td', {}, e.outcome), h('td', {}, e.detail))))) : h('p', { class: 'muted' }, 'No events yet.'));
+    if (atBottom) events.scrollTop = events.scrollHeight;
+  }
+
+  load();
+  timer = setInterval(load, 1500);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,387 @@
+//! Checks of everything a client types — JSON bodies, path ids, query parameters, cursors,
+//! idempotency keys — each failing with a field-level 400, so nothing a user sends can reach
+//! AWS in a shape AWS would refuse (which would surface as a 502) or crash the handler.
+
+use std::collections::HashMap;
+
+use aviary_shared::aws::store::decode_cursor;
+use aviary_shared::spec::FieldError;
+use aviary_shared::status::Status;
+use serde::de::DeserializeOwned;
+
+use crate::request::ApiRequest;
+use crate::responses::ApiError;
+
+/// Deployment ids are `<name>-<10 hex digits>`; anything of this shape that is not stored is
+/// a 404, anything else a 400.
+pub const MAX_ID_LEN: usize = 64;
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+/// DynamoDB key attributes are at most 2 KiB; hex doubles that.
+const MAX_CURSOR_LEN: usize = 4096;
+
+/// Parses the JSON body into `T`, reporting the JSON path of the first problem (serde stops
+/// at the first one; the spec's own validation then reports all of its problems at once).
+pub fn json_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
+    let Some(bytes) = req.body.as_deref() else {
+        return Err(ApiError::field("body", "a JSON body is required"));
+    };
+    // serde would also take a JSON array for a struct (fields by position); the API's
+    // bodies are objects.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[') | Some(b'"') | Some(b'0'..=b'9') | Some(b'-') | Some(b't') | Some(b'f') | Some(b'n') => {
+            return Err(ApiError::field("body", "must be a JSON object"));
+        }
+        _ => {}
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| ApiError::Validation(vec![describe(&e)]))?;
+    // Trailing bytes after the document (`{} {}`) are a malformed body too.
+    de.end().map_err(|e| ApiError::field("body", format!("not valid JSON: {e}")))?;
+    // serde reads `null` as "absent" for optional fields; the API documents no nullable
+    // field, so an explicit null is refused rather than silently ignored.
+    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if let Some(path) = first_null(&doc, String::new()) {
+            return Err(ApiError::field(path, "must not be null (leave the field out instead)"));
+        }
+    }
+    Ok(value)
+}
+
+/// The JSON path of the first `null` in the document, if any.
+fn first_null(v: &serde_json::Value, path: String) -> Option<String> {
+    match v {
+        serde_json::Value::Null => Some(if path.is_empty() { "body".into() } else { path }),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| first_null(x, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| first_null(x, if path.is_empty() { k.clone() } else { format!("{path}.{k}") })),
+        _ => None,
+    }
+}
+
+fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let inner = e.inner();
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return FieldError::new("body", format!("not valid JSON: {inner}"));
+    }
+    let path = e.path().to_string();
+    let mut field = if path == "." { String::new() } else { path };
+    let message = plain_message(&inner.to_string());
+    // serde reports a missing key at its parent (an unknown one at the key); name the key.
+    if let Some(key) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        field = if field.is_empty() { key.to_string() } else { format!("{field}.{key}") };
+    }
+    if field.is_empty() {
+        field = "body".into();
+    }
+    FieldError::new(field, message)
+}
+
+/// serde's messages name Rust types (`expected struct DeploymentSpec`) and positions in the
+/// text; clients need neither.
+fn plain_message(m: &str) -> String {
+    let m = match m.rfind(" at line ") {
+        Some(i) => &m[..i],
+        None => m,
+    };
+    let mut out = String::with_capacity(m.len());
+    let mut rest = m;
+    while let Some(i) = rest.find("expected struct ") {
+        out.push_str(&rest[..i]);
+        out.push_str("expected a JSON object");
+        let after = &rest[i + "expected struct ".len()..];
+        let end = after.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A deployment id from the path.
+pub fn deployment_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field("id", format!("'{}' is not a deployment id (lowercase letters, digits and '-', at most {MAX_ID_LEN})", shorten(id))))
+    }
+}
+
+/// An idempotency key: 1-128 visible ASCII characters.
+pub fn idempotency_key(field: &str, key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(field, format!("must be 1-{MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters")));
+    }
+    Ok(())
+}
+
+/// Long user input is cut before it is echoed in a message.
+pub fn shorten(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(80).collect::<String>())
+    }
+}
+
+/// The query parameters of one route: only the named ones, each at most once.
+pub struct Query<'a> {
+    values: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Query<'a> {
+    pub fn parse(req: &'a ApiRequest, allowed: &[&str]) -> Result<Query<'a>, ApiError> {
+        let mut values = HashMap::new();
+        let mut errors = Vec::new();
+        for (k, v) in &req.query {
+            if !allowed.contains(&k.as_str()) {
+                let known = if allowed.is_empty() { "this route takes no query parameters".to_string() } else { format!("allowed: {}", allowed.join(", ")) };
+                errors.push(FieldError::new(shorten(k), format!("unknown query parameter; {known}")));
+            } else if values.insert(k.as_str(), v.as_str()).is_some() {
+                errors.push(FieldError::new(k.clone(), "given more than once"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(Query { values })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.values.get(key).copied()
+    }
+
+    /// `limit`: an integer in `1..=max`, `default` when absent.
+    pub fn limit(&self, default: i32, max: i32) -> Result<i32, ApiError> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(s) => match s.parse::<i32>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::field("limit", format!("must be an integer from 1 to {max}, got '{}'", shorten(s)))),
+            },
+        }
+    }
+
+    /// `status`: one of the deployment statuses.
+    pub fn status(&self) -> Result<Option<Status>, ApiError> {
+        match self.get("status") {
+            None => Ok(None),
+            Some(s) => Status::parse(s).map(Some).ok_or_else(|| {
+                let all: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::field("status", format!("'{}' is not a status; one of {}", shorten(s), all.join(", ")))
+            }),
+        }
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::field("cursor", "not a cursor this listing returned (pass `next` from the previous page unchanged)")
+}
+
+/// Decodes a cursor and checks it has exactly the key attributes `expected` (non-empty), so
+/// a forged or mismatched cursor is a 400 here instead of a DynamoDB ValidationException.
+fn cursor_keys(cursor: &str, expected: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+    if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
+        return Err(bad_cursor());
+    }
+    let key = decode_cursor(cursor).map_err(|_| bad_cursor())?;
+    let map: HashMap<String, String> = key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+    let mut names: Vec<&str> = map.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut want = expected.to_vec();
+    want.sort_unstable();
+    if names != want || map.values().any(|v| v.is_empty() || v.len() > 1024) {
+        return Err(bad_cursor());
+    }
+    Ok(map)
+}
+
+/// A `GET /deployments` cursor, for the index the listing (with or without `status`) uses.
+pub fn list_cursor(cursor: Option<&str>, status: Option<Status>) -> Result<(), ApiError> {
+    let Some(c) = cursor else { return Ok(()) };
+    let map = match status {
+        Some(s) => {
+            let m = cursor_keys(c, &["pk", "sk", "status", "createdSort"])?;
+            if m.get("status").map(String::as_str) != Some(s.as_str()) {
+                return Err(bad_cursor());
+            }
+            m
+        }
+        None => {
+            let m = cursor_keys(c, &["pk", "sk", "kind", "createdSort"])?;
+            if m.get("kind").map(String::as_str) != Some("DEPLOYMENT") {
+                return Err(bad_cursor());
+            }
+            m
+        }
+    };
+    if !map.get("pk").is_some_and(|p| p.starts_with("DEP#")) || map.get("sk").map(String::as_str) != Some("META") {
+        return Err(bad_cursor());
+    }
+    Ok(())
+}
+
+/// A `GET /deployments/{id}/events` cursor: it must belong to this deployment's log.
+pub fn events_cursor(cursor: Option<&str>, id: &str) -> Result<(), ApiError> {
+    let Some(c) = cursor else { return Ok(()) };
+    let m = cursor_keys(c, &["pk", "sk"])?;
+    if m.get("pk") != Some(&format!("DEP#{id}")) || !m.get("sk").is_some_and(|s| s.starts_with("EVT#")) {
+        return Err(bad_cursor());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aviary_shared::spec::DeploymentSpec;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Wrapper {
+        spec: DeploymentSpec,
+    }
+
+    fn req(body: &str) -> ApiRequest {
+        ApiRequest {
+            method: http::Method::POST,
+            path: "/deployments".into(),
+            query: vec![],
+            headers: Default::default(),
+            body: Some(body.as_bytes().to_vec()),
+            request_id: None,
+            caller: None,
+        }
+    }
+
+    fn first_error(body: &str) -> FieldError {
+        match json_body::<Wrapper>(&req(body)) {
+            Err(ApiError::Validation(f)) => f[0].clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const OK: &str = r#""name":"web","listenerArn":"arn:aws:elasticloadbalancing:us-east-1:1:listener/app/a/b/c","trafficPercent":5,"appPort":8080"#;
+
+    #[test]
+    fn malformed_json_is_a_body_error() {
+        for b in ["{", "{\"spec\": }", "nope", ""] {
+            let e = if b.is_empty() {
+                match json_body::<Wrapper>(&ApiRequest { body: None, ..req("") }) {
+                    Err(ApiError::Validation(f)) => f[0].clone(),
+                    other => panic!("{other:?}"),
+                }
+            } else {
+                first_error(b)
+            };
+            assert_eq!(e.field, "body", "{b}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_document_are_a_body_error() {
+        match json_body::<serde_json::Value>(&req("{} {}")) {
+            Err(ApiError::Validation(f)) => assert_eq!(f[0].field, "body"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn type_errors_name_the_json_path() {
+        let e = first_error(&format!(r#"{{"spec":{{{OK},"conditions":{{"httpMethods":[1]}}}}}}"#));
+        assert_eq!(e.field, "spec.conditions.httpMethods[0]");
+        assert!(e.message.contains("expected a string"), "{e:?}");
+        let e = first_error(&format!(r#"{{"spec":{{{OK},"appPort":70000}}}}"#).replace(r#""appPort":8080,"#, ""));
+        assert_eq!(e.field, "spec.appPort", "{e:?}");
+    }
+
+    #[test]
+    fn unknown_fields_name_the_key() {
+        let e = first_error(&format!(r#"{{"spec":{{{OK},"weight":3}}}}"#));
+        assert_eq!(e.field, "spec.weight", "{e:?}");
+        assert!(e.message.starts_with("unknown field `weight`"), "{e:?}");
+        let e = first_error(r#"{"speck":{}}"#);
+        assert_eq!(e.field, "speck", "{e:?}");
+        let e = first_error(r#"{}"#);
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("spec", "missing field `spec`"));
+    }
+
+    #[test]
+    fn explicit_nulls_are_refused_with_their_path() {
+        let e = first_error(&format!(r#"{{"spec":{{{OK},"stickiness":null}}}}"#));
+        assert_eq!(e.field, "spec.stickiness", "{e:?}");
+        let e = first_error(&format!(r#"{{"spec":{{{OK},"subnetIds":["subnet-12345678", null]}}}}"#));
+        assert_eq!(e.field, "spec.subnetIds[1]", "{e:?}");
+        let e = first_error(&format!(r#"{{"spec":{{{OK}}},"idempotencyKey":null}}"#));
+        assert_eq!(e.field, "idempotencyKey", "{e:?}");
+    }
+
+    #[test]
+    fn rust_type_names_do_not_leak() {
+        let e = first_error("[]");
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("body", "must be a JSON object"));
+        let e = first_error(r#"{"spec": 3}"#);
+        assert!(!e.message.contains("DeploymentSpec"), "{e:?}");
+    }
+
+    #[test]
+    fn ids_and_keys() {
+        assert!(deployment_id("web-0123456789").is_ok());
+        for bad in ["", "Web-1", "a/b", "a b", "-a", &"a".repeat(65), "1abc", "ä"] {
+            assert!(deployment_id(bad).is_err(), "{bad}");
+        }
+        assert!(idempotency_key("k", "abc-123_XYZ:1").is_ok());
+        for bad in ["", "with space", &"k".repeat(129), "tab\t", "é"] {
+            assert!(idempotency_key("k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_parameters_are_strict() {
+        let mut r = req("");
+        r.query = vec![("limit".into(), "5".into()), ("status".into(), "ACTIVE".into())];
+        let q = Query::parse(&r, &["limit", "status", "cursor"]).unwrap();
+        assert_eq!(q.limit(20, 100).unwrap(), 5);
+        assert_eq!(q.status().unwrap(), Some(Status::Active));
+        for (k, v) in [("limit", "0"), ("limit", "101"), ("limit", "x"), ("limit", "1.5"), ("status", "active"), ("status", "")] {
+            r.query = vec![(k.into(), v.into())];
+            let q = Query::parse(&r, &["limit", "status"]).unwrap();
+            let res = if k == "limit" { q.limit(20, 100).map(|_| ()) } else { q.status().map(|_| ()) };
+            assert!(matches!(res, Err(ApiError::Validation(ref f)) if f[0].field == k), "{k}={v}");
+        }
+        r.query = vec![("limit".into(), "1".into()), ("limit".into(), "2".into()), ("sort".into(), "x".into())];
+        match Query::parse(&r, &["limit"]) {
+            Err(ApiError::Validation(f)) => assert_eq!(f.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), vec!["limit", "sort"]),
+            _ => panic!(),
+        }
+    }
+
+    fn cursor(map: &[(&str, &str)]) -> String {
+        let m: std::collections::BTreeMap<&str, &str> = map.iter().copied().collect();
+        hex::encode(serde_json::to_vec(&m).unwrap())
+    }
+
+    #[test]
+    fn cursors_must_fit_the_listing_they_continue() {
+        let by_created = cursor(&[("pk", "DEP#a-1"), ("sk", "META"), ("kind", "DEPLOYMENT"), ("createdSort", "000000000001#a-1")]);
+        let by_status = cursor(&[("pk", "DEP#a-1"), ("sk", "META"), ("status", "ACTIVE"), ("createdSort", "000000000001#a-1")]);
+        assert!(list_cursor(Some(&by_created), None).is_ok());
+        assert!(list_cursor(Some(&by_status), Some(Status::Active)).is_ok());
+        // Swapped listings, another status, garbage, empty values.
+        assert!(list_cursor(Some(&by_created), Some(Status::Active)).is_err());
+        assert!(list_cursor(Some(&by_status), None).is_err());
+        assert!(list_cursor(Some(&by_status), Some(Status::Pending)).is_err());
+        assert!(list_cursor(Some("zz"), None).is_err());
+        assert!(list_cursor(Some(""), None).is_err());
+        assert!(list_cursor(Some(&cursor(&[("pk", ""), ("sk", "META"), ("kind", "DEPLOYMENT"), ("createdSort", "1")])), None).is_err());
+        let ev = cursor(&[("pk", "DEP#a-1"), ("sk", "EVT#000000000000001#00000001")]);
+        assert!(events_cursor(Some(&ev), "a-1").is_ok());
+        assert!(events_cursor(Some(&ev), "b-1").is_err());
+        assert!(events_cursor(Some(&by_created), "a-1").is_err());
+    }
+}

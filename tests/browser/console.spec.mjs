@@ -1,0 +1,179 @@
+// The console in a real headless Chromium against the local stack (console_e2e runner):
+// Deployments → New canary (listener from /environment, form, uploads with progress, a 400
+// shown next to its field, then a start) → detail until ACTIVE → traffic change (confirmed,
+// checked against the ALB's rules) → judge → destroy (confirmed) until DESTROYED.
+// Usage: node tests/browser/console.spec.mjs '<runner JSON line>'; screenshots in
+// test-results/console/.
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const info = JSON.parse(process.argv[2] || process.env.CONSOLE_E2E || '{}');
+if (!info.console) { console.error('usage: console.spec.mjs <runner JSON>'); process.exit(2); }
+const OUT = 'test-results/console';
+mkdirSync(OUT, { recursive: true });
+const started = Date.now();
+const log = (m) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+const problems = [];
+
+async function rules() {
+  const r = await fetch(`${info.debug}/__test/rules`);
+  if (!r.ok) throw new Error(`/__test/rules: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'aviary-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1366, height: 900 },
+});
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(20000);
+const dialogs = [];
+page.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|404|501)/.test(m.text())) problems.push(`console error: ${m.text()}`); });
+const shot = async (name) => { await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true }); log(`screenshot ${name}.png`); };
+const expect = (cond, what) => { if (!cond) throw new Error(`expected: ${what}`); };
+
+let failed = false;
+try {
+  const before = await rules();
+
+  // Deployments.
+  await page.goto(info.console);
+  await page.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await page.getByText('No deployments').waitFor();
+  await shot('01-deployments-empty');
+
+  // New canary: keyboard reaches the navigation, every field is labelled.
+  await page.locator('.skip').focus();
+  await page.keyboard.press('Tab'); // Deployments
+  await page.keyboard.press('Tab'); // New canary
+  expect(await page.evaluate(() => document.activeElement.textContent) === 'New canary', 'Tab reaches the New canary link');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'New canary' }).waitFor();
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.outerHTML));
+  expect(unlabelled.length === 0, `every field labelled (unlabelled: ${unlabelled.join(' ')})`);
+
+  await page.waitForFunction(() => document.querySelector('[data-field="loadBalancer"]').options.length > 1);
+  await page.getByLabel('Load balancer').selectOption(info.loadBalancerArn);
+  await page.getByLabel('Listener').selectOption(info.listenerArn);
+  await page.getByText('Current rules of').waitFor();
+  await page.getByLabel('Canary name').fill('web');
+  await page.getByLabel('Traffic share for the canary (%)').fill('80'); // over the API's 50: a 400
+  await page.getByLabel('HTTP methods').fill('GET, HEAD');
+  await page.getByLabel('Sticky sessions').check();
+  await page.getByLabel('Stickiness duration (seconds)').fill('600');
+  await page.getByLabel('App port').fill('8080');
+  await page.getByLabel('Health check path').fill('/health');
+  await page.getByLabel('Time to live (minutes)').fill('120');
+  await page.getByLabel('Monitoring allowed CIDR').fill('203.0.113.0/24');
+  await page.getByLabel('Baseline tarball (docker save)', { exact: true }).setInputFiles(join(info.sampleDir, 'baseline.tar'));
+  await page.getByLabel('Compose file', { exact: true }).setInputFiles(join(info.sampleDir, 'compose.yml'));
+  await page.getByLabel('Canary tarball (docker save)', { exact: true }).setInputFiles(join(info.sampleDir, 'canary.tar'));
+  await shot('02-new-canary-form');
+
+  await page.getByRole('button', { name: 'Upload and start canary' }).click();
+  const trafficErr = page.locator('[data-field="trafficPercent"] ~ .field-error');
+  await trafficErr.filter({ hasText: /\S/ }).waitFor({ timeout: 60000 });
+  log(`400 shown next to the traffic field: "${await trafficErr.textContent()}"`);
+  for (const k of ['baseline', 'compose', 'canary']) {
+    expect(await page.locator(`#progress-${k}`).evaluate((p) => p.value) === 1, `${k} upload progress reached 100%`);
+  }
+  expect(await page.getByLabel('Traffic share for the canary (%)').getAttribute('aria-invalid') === 'true', 'traffic field marked invalid');
+  await shot('03-new-canary-validation');
+
+  await page.getByLabel('Traffic share for the canary (%)').fill('5');
+  await page.getByRole('button', { name: 'Upload and start canary' }).click();
+  await page.waitForURL(/#\/d\//, { timeout: 60000 });
+  const id = decodeURIComponent(page.url().split('#/d/')[1]);
+  log(`started ${id}`);
+  await page.locator('#status-text', { hasText: /^ACTIVE$/ }).waitFor({ timeout: 240000 });
+  await page.locator('#events tbody tr').first().waitFor();
+  log(`ACTIVE; split: ${await page.locator('#split').textContent()}`);
+  expect(!(await page.locator('main').textContent()).includes('[object '), 'detail page renders every value as text');
+  await page.locator('#resources dt', { hasText: 'canaryInstanceId' }).waitFor();
+  await shot('04-detail-active');
+
+  // Traffic change, confirmed; the page and the ALB agree.
+  const canaryWeight = page.locator('td[data-role="canary"]');
+  const weightBefore = await canaryWeight.textContent();
+  await page.getByLabel('Canary traffic share (%)').fill('10');
+  await page.getByRole('button', { name: 'Apply traffic change' }).click();
+  await page.locator('#traffic-msg .ok').waitFor({ timeout: 60000 });
+  expect(dialogs.some((m) => m.includes('10%')), 'the traffic change asked for confirmation');
+  const split = await page.locator('#split').textContent();
+  expect(split.includes('canary 10%'), `page shows canary 10% (${split})`);
+  const weightAfter = await canaryWeight.textContent();
+  expect(weightAfter !== weightBefore, `canary weight changed on the page (${weightBefore} → ${weightAfter})`);
+  const during = await rules();
+  const rule = during.find((r) => r.forward.length === 3);
+  expect(rule, 'the ALB has the canary rule');
+  const total = rule.forward.reduce((a, t) => a + t.weight, 0);
+  const dep = await (await fetch(`${info.console}api/deployments/${encodeURIComponent(id)}`)).json();
+  const canaryArn = dep.resources.canaryTargetGroupArn;
+  const onAlb = rule.forward.find((t) => t.targetGroupArn === canaryArn);
+  log(`ALB rule: ${JSON.stringify(rule.forward)}; page canary weight ${weightAfter}; canary TG ${canaryArn}`);
+  expect(onAlb && String(onAlb.weight) === weightAfter.trim(), `the ALB rule forwards to the canary with the page's weight ${weightAfter}`);
+  expect(Math.abs(onAlb.weight / total - 0.10) < 0.011, `ALB canary share ≈ 10% (${onAlb.weight}/${total})`);
+  log(`ALB rule ${rule.priority}: ${rule.forward.map((t) => t.weight).join('/')} (canary ${onAlb.weight}/${total})`);
+  await shot('05-detail-traffic-changed');
+
+  // The judge: a verdict, or a clear message while the API does not serve analyses.
+  await page.getByRole('button', { name: 'Judge baseline vs canary' }).click();
+  await page.locator('#verdict, #judge-unavailable, #judge-result .error').first().waitFor({ timeout: 60000 });
+  log(`judge: ${(await page.locator('#judge-result').textContent()).slice(0, 160)}`);
+  await page.locator('#judge-result').scrollIntoViewIfNeeded();
+  await shot('06-detail-judge');
+  // The verdict view itself, with a record shaped like the API's (until the route is served).
+  const rendered = await page.evaluate(async () => {
+    const { renderRecord } = await import('/assets/js/judge.js');
+    const start = 1764100000;
+    const wave = (k) => Array.from({ length: 30 }, (_, i) => (i === 7 ? null : 100 + k * i + 10 * Math.sin(i / 3)));
+    const rec = {
+      analysisId: 'sample', deploymentId: 'x', createdAt: start, source: 'prometheus', window: { start, end: start + 1800, stepSeconds: 60 },
+      report: { score: 50, classification: 'Marginal', thresholds: { pass: 75, marginal: 50 }, tolerance: 0.25, confidence: 0.95, groups: [], warnings: [],
+        metrics: [{ name: 'latency_p99', groups: ['Latency'], direction: 'increase', muted: false, label: 'High', critical: false, reasons: ['canary 12% higher'], samples: { baseline: 29, canary: 29 } },
+          { name: 'error_rate', groups: ['Errors'], direction: 'increase', muted: false, label: 'Pass', critical: true, reasons: [], samples: { baseline: 29, canary: 29 } }] },
+      series: { latency_p99: { stepSeconds: 60, baseline: wave(0), canary: wave(1) }, error_rate: { stepSeconds: 60, baseline: wave(0).map((v) => v && v / 1000), canary: wave(0).map((v) => v && v / 990) } },
+    };
+    const out = document.getElementById('judge-result');
+    out.replaceChildren(document.createTextNode('Sample record (rendered by the test): '), renderRecord(rec));
+    return { charts: out.querySelectorAll('svg.chart path.line').length, rows: out.querySelectorAll('#metrics tbody tr').length, verdict: out.querySelector('#verdict').textContent };
+  });
+  expect(rendered.charts === 4 && rendered.rows === 2 && rendered.verdict.includes('Marginal'), `verdict view renders (${JSON.stringify(rendered)})`);
+  await page.locator('#judge-result').scrollIntoViewIfNeeded();
+  await shot('06b-judge-verdict-sample');
+
+  // Destroy, confirmed, followed until DESTROYED; the listener is as it was.
+  await page.getByRole('button', { name: 'Destroy canary…' }).click();
+  expect(dialogs.some((m) => m.startsWith('Destroy canary')), 'destroy asked for confirmation');
+  await page.locator('#status-text', { hasText: /^DESTROYED$/ }).waitFor({ timeout: 240000 });
+  await page.locator('#final').waitFor();
+  const after = await rules();
+  expect(JSON.stringify(after) === JSON.stringify(before), 'listener rules restored exactly');
+  await shot('07-detail-destroyed');
+
+  await page.getByRole('link', { name: 'Deployments' }).first().click();
+  await page.locator(`tr[data-id="${id}"]`, { hasText: 'DESTROYED' }).waitFor();
+  await page.getByLabel('Status').selectOption('DESTROYED');
+  await page.locator(`tr[data-id="${id}"]`).waitFor();
+  await shot('08-deployments-destroyed');
+  expect(problems.length === 0, `no page errors (${problems.join('; ')})`);
+  log('PASS');
+} catch (e) {
+  failed = true;
+  console.error(`FAIL: ${e.message}`);
+  for (const p of problems) console.error(`  ${p}`);
+  try { await shot('failure'); } catch { /* the page may be gone */ }
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
