@@ -104,7 +104,7 @@ async fn exercise(api: &Api, rec: &mut Recorder) {
 
     // Uploads: 200, 400, 413.
     rec.send("POST", "/uploads", Some(json!({"name": "web", "files": [{"file": "aviary.json", "contentLength": 10}, {"file": "canary.tar", "contentLength": 2048}]}))).await;
-    rec.send("POST", "/uploads", Some(json!({"name": "web", "files": [{"file": "run.sh", "contentLength": 10}]}))).await;
+    rec.send("POST", "/uploads", Some(json!({"name": "web", "files": [{"file": "../run.sh", "contentLength": 10}]}))).await;
     rec.send("POST", "/uploads", Some(json!({"name": "web", "files": [], "pad": "z".repeat(300 * 1024)}))).await;
 
     // Analyses (planned): 400, 501.
@@ -143,7 +143,8 @@ async fn every_answer_conforms_to_the_openapi_document() {
     // The checker can fail: a body missing a required field, an undocumented status, an
     // undocumented field, a wrong enum value.
     let deployment = rec.records.iter().find(|r| r["status"] == 200 && r["method"] == "GET" && r["path"].as_str().unwrap().starts_with("/deployments/")).unwrap().clone();
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         ("missing links", Box::new(|r| drop(r["body"].as_object_mut().unwrap().remove("links")))),
         ("undocumented status", Box::new(|r| r["status"] = json!(418))),
         ("undocumented field", Box::new(|r| r["body"]["surprise"] = json!(1))),

@@ -7,7 +7,7 @@ use aviary_shared::spec::FieldError;
 use aviary_shared::StepError;
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
-use http::header::{HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::HeaderMap;
 use serde::Serialize;
 
@@ -182,11 +182,6 @@ impl From<ApiError> for ApiGatewayV2httpResponse {
         let body = ErrorBody { error: e.name(), message: e.to_string(), fields };
         response(status, headers, serde_json::to_string(&body).unwrap_or_default())
     }
-}
-
-/// A header name for tests and the local front (`Idempotency-Key`).
-pub fn idempotency_header() -> HeaderName {
-    HeaderName::from_static("idempotency-key")
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ async fn listener_view(elb: &Elb, l: &Listener) -> Result<ListenerView, StepErro
     // Numeric priority order; the default rule (no number) last.
     views.sort_by_key(|v| (v.is_default, v.rule.priority.parse::<u32>().unwrap_or(u32::MAX)));
     let default_forward =
-        l.default_actions().iter().map(|a| snapshot_action_targets(a)).find(|t| !t.is_empty()).unwrap_or_default();
+        l.default_actions().iter().map(snapshot_action_targets).find(|t| !t.is_empty()).unwrap_or_default();
     Ok(ListenerView {
         listener_arn,
         port: l.port().unwrap_or_default(),

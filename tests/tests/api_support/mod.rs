@@ -136,10 +136,10 @@ impl Api {
     }
 
     pub async fn wait(&self, id: &str, wanted: Status) -> Deployment {
-        self.rt.wait_for(id, wanted.as_str(), Duration::from_secs(30), |s| s == wanted || (s.is_final() && s != wanted)).await.map(|d| {
-            assert_eq!(d.status, wanted, "{id}: {:?}", d.status_reason);
-            d
-        }).expect("deployment status")
+        // Stop early on a final status too (it will never become `wanted`).
+        let d = self.rt.wait_for(id, wanted.as_str(), Duration::from_secs(30), |s| s == wanted || s.is_final()).await.expect("deployment status");
+        assert_eq!(d.status, wanted, "{id}: {:?}", d.status_reason);
+        d
     }
 
     pub async fn wait_final(&self, id: &str) -> Deployment {

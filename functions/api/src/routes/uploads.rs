@@ -1,7 +1,8 @@
 //! `POST /uploads`: presigned S3 PUT URLs for a canary's artifacts under `canaries/<name>/`,
 //! so a client with API access but no S3 permissions can upload. Each URL is valid for 15
 //! minutes and has the declared `Content-Length` in its signature, so S3 refuses a body of
-//! another size; each kind of file has a size cap. Uploading the canary tarball starts the
+//! another size; each kind of file has a size cap (`aviary.json`, `*.tar` images, and any
+//! other plain name — the compose file, which the spec may name freely). Uploading the canary tarball starts the
 //! deployment (the S3 trigger), so it must be the last upload.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -60,12 +61,11 @@ impl Kind {
         }
         if file == SPEC_FILE {
             Some(Kind::Spec)
-        } else if file.ends_with(".tar") && file.len() > 4 {
+        } else if file.ends_with(".tar") {
             Some(Kind::Tarball)
-        } else if (file.ends_with(".yml") && file.len() > 4) || (file.ends_with(".yaml") && file.len() > 5) {
-            Some(Kind::Compose)
         } else {
-            None
+            // The spec lets the compose file have any plain name.
+            Some(Kind::Compose)
         }
     }
 
@@ -126,7 +126,7 @@ fn validate(body: &UploadRequest) -> Result<Vec<(usize, Kind)>, ApiError> {
         match Kind::of(&f.file) {
             None => errors.push(FieldError::new(
                 format!("files[{i}].file"),
-                format!("'{}' is not an artifact name: aviary.json, a .tar image or a .yml/.yaml compose file (letters, digits, '.', '-', '_')", shorten(&f.file)),
+                format!("'{}' is not an artifact name: a plain file name of letters, digits, '.', '-' and '_' (aviary.json, a .tar image, the compose file)", shorten(&f.file)),
             )),
             Some(k) => {
                 if f.content_length == 0 || f.content_length > k.max() {
@@ -221,7 +221,9 @@ mod tests {
         assert_eq!(Kind::of("canary.tar"), Some(Kind::Tarball));
         assert_eq!(Kind::of("compose.yml"), Some(Kind::Compose));
         assert_eq!(Kind::of("docker-compose.prod.yaml"), Some(Kind::Compose));
-        for bad in ["", ".tar", "../canary.tar", "a/b.tar", "notes.txt", "other.json", ".yml", "evil name.tar", &"a".repeat(130)] {
+        assert_eq!(Kind::of("compose-0123456789ab"), Some(Kind::Compose));
+        assert_eq!(Kind::of("canary-0123456789ab.tar"), Some(Kind::Tarball));
+        for bad in ["", ".", "..", "../canary.tar", "a/b.tar", "evil name.tar", "tab\t.yml", "ä.yml", &"a".repeat(130)] {
             assert_eq!(Kind::of(bad), None, "{bad}");
         }
     }
@@ -238,7 +240,7 @@ mod tests {
             {"file": "aviary.json", "contentLength": MAX_SPEC_BYTES + 1},
             {"file": "canary.tar", "contentLength": MAX_TARBALL_BYTES + 1},
             {"file": "compose.yml", "contentLength": 0},
-            {"file": "x.exe", "contentLength": 1},
+            {"file": "../x.yml", "contentLength": 1},
             {"file": "compose.yml", "contentLength": 1}
         ]}));
         assert_eq!(
@@ -250,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_canary_tarball_goes_last() {
-        let mut v = vec![(Kind::Tarball, "canary.tar"), (Kind::Compose, "compose.yml"), (Kind::Tarball, "baseline.tar"), (Kind::Spec, "aviary.json")];
+        let mut v = [(Kind::Tarball, "canary.tar"), (Kind::Compose, "compose.yml"), (Kind::Tarball, "baseline.tar"), (Kind::Spec, "aviary.json")];
         v.sort_by_key(|(k, f)| k.rank(f));
         assert_eq!(v.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["aviary.json", "compose.yml", "baseline.tar", "canary.tar"]);
     }
