@@ -165,7 +165,7 @@ pub async fn check_environment(aws: &Aws, spec: &DeploymentSpec) -> Result<Vec<F
         listener.default_forward.len()
     } else {
         for (i, arn) in spec.production_target_group_arns.iter().enumerate() {
-            if elb.tags_of(std::slice::from_ref(arn)).await?.is_empty() {
+            if !elb.target_group_exists(arn).await? {
                 errors.push(FieldError::new(format!("productionTargetGroupArns[{i}]"), format!("target group {arn} does not exist")));
             }
         }

@@ -39,7 +39,8 @@ impl TrafficShare {
             return Err(TrafficError::OutOfRange { got: p, max: MAX_TRAFFIC_PERCENT });
         }
         let tenths = (p * 10.0).round();
-        if (tenths - p * 10.0).abs() > 1e-6 {
+        // Below a tenth (e.g. 0.01) would round to weight 0: no traffic at all, so refuse it.
+        if tenths < 1.0 || (tenths - p * 10.0).abs() > 1e-6 {
             return Err(TrafficError::TooFine(p));
         }
         Ok(TrafficShare(tenths as u32))
@@ -198,6 +199,7 @@ mod tests {
         assert!(matches!(TrafficShare::from_percent(0.0), Err(TrafficError::OutOfRange { .. })));
         assert!(matches!(TrafficShare::from_percent(50.1), Err(TrafficError::OutOfRange { .. })));
         assert!(matches!(TrafficShare::from_percent(1.25), Err(TrafficError::TooFine(_))));
+        assert!(matches!(TrafficShare::from_percent(0.01), Err(TrafficError::TooFine(_))));
         assert!(matches!(TrafficShare::from_percent(f64::NAN), Err(TrafficError::NotFinite(_))));
     }
 

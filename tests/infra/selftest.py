@@ -269,7 +269,8 @@ def main() -> int:
 
     # Code that calls an AWS operation nobody is granted, or one the checks do not know.
     table = cfn.clone(base_table)
-    del table["functions"]["analyze"]["cloudwatch:GetMetricData"]
+    for row in table["functions"].values():
+        row.pop("cloudwatch:GetMetricData", None)
     found = check_iam.check_code_coverage(table, {"GetMetricData": {"functions/analyze/src/lib.rs"}, "SetRulePriorities": {"x.rs"}})
     if not any("no function in iam-actions.json has cloudwatch:GetMetricData" in p for p in found):
         failures.append(f"not caught: code calls an operation no function is granted ({found})")

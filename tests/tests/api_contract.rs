@@ -110,6 +110,7 @@ async fn exercise(api: &Api, rec: &mut Recorder) {
     // Analyses (planned): 400, 501.
     rec.send("POST", &format!("/deployments/{id}/analyses"), Some(json!({}))).await;
     rec.send("POST", "/deployments/Bad_Id/analyses", Some(json!({}))).await;
+    rec.send("POST", "/deployments/nothing-0123456789/analyses", Some(json!({}))).await;
     rec.send("GET", &format!("/deployments/{id}/analyses/a-1"), None).await;
     rec.send("GET", &format!("/deployments/{id}/analyses/a%20b"), None).await;
 

@@ -220,11 +220,15 @@ async fn oversized_and_undecodable_bodies_are_refused() {
 }
 
 #[tokio::test]
-async fn analyses_are_declared_but_not_served_yet() {
-    let (s, v) = call("POST", "/deployments/web-0123456789/analyses", Some(json!({}))).await;
-    assert_eq!((s, v["error"].as_str().unwrap()), (501, "NotImplemented"));
-    let (s, _) = call("GET", "/deployments/web-0123456789/analyses/a-1", None).await;
-    assert_eq!(s, 501);
+async fn analyses_check_input_before_touching_aws() {
+    // An unusable request is a 400 without any AWS call (AWS is unreachable here).
+    let (s, v) = call("POST", "/deployments/web-0123456789/analyses", Some(json!({"source": "nope"}))).await;
+    assert_eq!((s, v["error"].as_str().unwrap()), (400, "ValidationFailed"), "{v}");
+    let (s, _) = call("GET", "/deployments/web-0123456789/analyses/a%20b", None).await;
+    assert_eq!(s, 400);
+    // A valid request reaches the store, which is unreachable: an upstream error, never a 500.
+    let (s, _) = call("POST", "/deployments/web-0123456789/analyses", Some(json!({}))).await;
+    assert!(s == 502 || s == 503, "{s}");
 }
 
 #[tokio::test]

@@ -391,6 +391,14 @@ impl Elb {
         }
     }
 
+    pub async fn target_group_exists(&self, arn: &str) -> Result<bool, StepError> {
+        match self.client.describe_target_groups().target_group_arns(arn).send().await {
+            Ok(out) => Ok(!out.target_groups().is_empty()),
+            Err(e) if is_not_found(&e) || code(&e) == Some("ValidationError") => Ok(false),
+            Err(e) => Err(aws_err("DescribeTargetGroups")(e)),
+        }
+    }
+
     pub async fn target_group_by_name(&self, name: &str) -> Result<Option<String>, StepError> {
         match self.client.describe_target_groups().names(name).send().await {
             Ok(out) => Ok(out.target_groups().first().and_then(|t| t.target_group_arn()).map(str::to_string)),
