@@ -36,7 +36,7 @@ page.setDefaultTimeout(20000);
 const dialogs = [];
 page.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|404|501)/.test(m.text())) problems.push(`console error: ${m.text()}`); });
+page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|404|409|501|502|503)/.test(m.text())) problems.push(`console error: ${m.text()}`); });
 const shot = async (name) => { await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true }); log(`screenshot ${name}.png`); };
 const expect = (cond, what) => { if (!cond) throw new Error(`expected: ${what}`); };
 
@@ -125,7 +125,7 @@ try {
   log(`ALB rule ${rule.priority}: ${rule.forward.map((t) => t.weight).join('/')} (canary ${onAlb.weight}/${total})`);
   await shot('05-detail-traffic-changed');
 
-  // The judge: a verdict, or a clear message while the API does not serve analyses.
+  // The judge: a verdict, or a clear message when no metrics can be fetched (the emulator serves no CloudWatch to the Rust SDK).
   await page.getByRole('button', { name: 'Judge baseline vs canary' }).click();
   await page.locator('#verdict, #judge-unavailable, #judge-result .error').first().waitFor({ timeout: 60000 });
   log(`judge: ${(await page.locator('#judge-result').textContent()).slice(0, 160)}`);
