@@ -15,6 +15,7 @@ pub mod assets;
 pub mod guard;
 pub mod proxy;
 pub mod sign;
+pub mod sigv4;
 
 use std::sync::Arc;
 
@@ -125,7 +126,7 @@ pub async fn serve(opts: ConsoleOptions) -> Result<ConsoleServer, ConsoleError> 
     }
     let signer = match (opts.sign, sign::is_loopback(&endpoint)) {
         (SignMode::Never, _) | (SignMode::Auto, true) => None,
-        _ => Some(sign::Signer::from_options(&endpoint, opts.region.clone(), opts.credentials.clone()).await?),
+        _ => Some(sign::signer_from_options(&endpoint, opts.region.clone(), opts.credentials.clone()).await?),
     };
     let signing = signer.is_some();
     let upstream = Upstream::new(endpoint, signer)?;

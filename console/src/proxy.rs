@@ -126,7 +126,7 @@ pub async fn forward(State(up): State<Arc<Upstream>>, method: Method, uri: Uri, 
     if let Some(signer) = &up.signer {
         match signer.sign(method.as_str(), url.as_str(), &send, &body).await {
             Ok(extra) => send.extend(extra),
-            Err(e) => return error(StatusCode::UNAUTHORIZED, "SigningFailed", &e),
+            Err(e) => return error(StatusCode::UNAUTHORIZED, "SigningFailed", &e.to_string()),
         }
     }
     let mut req = up.http.request(method.clone(), url.clone()).timeout(Duration::from_secs(60));
