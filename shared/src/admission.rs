@@ -12,7 +12,7 @@ use crate::aws::workflow::start_once;
 use crate::aws::Aws;
 use crate::error::StepError;
 use crate::ids::{canary_prefix, deploy_execution_name};
-use crate::model::{Deployment, Outcome, Resources, Source};
+use crate::model::{Deployment, Outcome, Source};
 use crate::spec::{describe_errors, DeploymentSpec, FieldError};
 use crate::status::Status;
 use crate::steps::DeploymentRef;
@@ -82,28 +82,9 @@ pub async fn admit(aws: &Aws, req: AdmissionRequest) -> Result<AdmissionOutcome,
     }
 
     let ttl_minutes = req.spec.as_ref().map(|s| s.ttl_minutes).unwrap_or(0);
-    let record = Deployment {
-        id: req.id.clone(),
-        name: req.name.clone(),
-        spec: req.spec.clone().ok(),
-        raw_spec: if req.spec.is_err() { req.raw_spec.clone().map(|mut s| { s.truncate(4096); s }) } else { None },
-        status: Status::Pending,
-        status_reason: None,
-        failure_reason: None,
-        version: 0,
-        source: req.source.clone(),
-        artifact_bucket: bucket,
-        artifact_prefix: canary_prefix(&req.name),
-        created_at: now,
-        updated_at: now,
-        expires_at: now + i64::from(ttl_minutes) * 60,
-        health_deadline: None,
-        resources: Resources::default(),
-        weights: None,
-        monitoring: None,
-        execution_arn: None,
-        teardown_execution_arn: None,
-    };
+    let mut record = Deployment::pending(&req.id, &req.name, req.source.clone(), &bucket, now, now + i64::from(ttl_minutes) * 60);
+    record.spec = req.spec.clone().ok();
+    record.raw_spec = if req.spec.is_err() { req.raw_spec.clone().map(|mut s| { s.truncate(4096); s }) } else { None };
 
     if !errors.is_empty() {
         if req.mode == RejectMode::Answer {

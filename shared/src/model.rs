@@ -109,6 +109,32 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// A new PENDING record with nothing created yet (admission, and test fixtures).
+    pub fn pending(id: &str, name: &str, source: Source, artifact_bucket: &str, now: i64, expires_at: i64) -> Deployment {
+        Deployment {
+            id: id.into(),
+            name: name.into(),
+            spec: None,
+            raw_spec: None,
+            status: Status::Pending,
+            status_reason: None,
+            failure_reason: None,
+            version: 0,
+            source,
+            artifact_bucket: artifact_bucket.into(),
+            artifact_prefix: crate::ids::canary_prefix(name),
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            health_deadline: None,
+            resources: Resources::default(),
+            weights: None,
+            monitoring: None,
+            execution_arn: None,
+            teardown_execution_arn: None,
+        }
+    }
+
     /// The spec of a deployment that passed validation.
     pub fn spec(&self) -> Result<&DeploymentSpec, crate::error::StepError> {
         self.spec.as_ref().ok_or_else(|| crate::error::StepError::InvalidInput(format!("deployment {} has no valid spec", self.id)))

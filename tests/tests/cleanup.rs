@@ -14,7 +14,7 @@ use aviary_shared::aws::workflow::{execution_arn, execution_status, start_once};
 use aviary_shared::aws::Aws;
 use aviary_shared::clock::{Clock, ManualClock, SystemClock};
 use aviary_shared::ids::target_group_name;
-use aviary_shared::model::{Deployment, Resources, Source};
+use aviary_shared::model::{Deployment, Source};
 use aviary_shared::spec::{parse_and_validate, DeploymentSpec};
 use aviary_shared::status::Status;
 use aviary_tests::{harness, Harness};
@@ -62,28 +62,10 @@ fn spec(h: &Harness) -> DeploymentSpec {
 
 /// A record as the lifecycle would have left it, written directly.
 async fn put_record(h: &Harness, id: &str, status: Status, updated_at: i64, expires_at: i64, f: impl FnOnce(&mut Deployment)) {
-    let mut d = Deployment {
-        id: id.into(),
-        name: "web".into(),
-        spec: Some(spec(h)),
-        raw_spec: None,
-        status,
-        status_reason: None,
-        failure_reason: None,
-        version: 1,
-        source: Source::Api { idempotency_key: id.into() },
-        artifact_bucket: h.rt.names.bucket.clone(),
-        artifact_prefix: "canaries/web/".into(),
-        created_at: updated_at,
-        updated_at,
-        expires_at,
-        health_deadline: None,
-        resources: Resources::default(),
-        weights: None,
-        monitoring: None,
-        execution_arn: None,
-        teardown_execution_arn: None,
-    };
+    let mut d = Deployment::pending(id, "web", Source::Api { idempotency_key: id.into() }, &h.rt.names.bucket, updated_at, expires_at);
+    d.spec = Some(spec(h));
+    d.status = status;
+    d.version = 1;
     f(&mut d);
     h.rt.aws.store().create(&d).await.expect("record");
 }

@@ -132,31 +132,13 @@ fn requested(kind: ActionKind, d: &Deployment, result: Result<Deployment, StepEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::model::{Resources, Source};
+    use aviary_shared::model::Source;
 
     fn record(status: Status, updated_at: i64, expires_at: i64) -> Deployment {
-        Deployment {
-            id: "web-0123456789".into(),
-            name: "web".into(),
-            spec: None,
-            raw_spec: None,
-            status,
-            status_reason: None,
-            failure_reason: None,
-            version: 3,
-            source: Source::Api { idempotency_key: "k".into() },
-            artifact_bucket: "b".into(),
-            artifact_prefix: "canaries/web/".into(),
-            created_at: updated_at,
-            updated_at,
-            expires_at,
-            health_deadline: None,
-            resources: Resources::default(),
-            weights: None,
-            monitoring: None,
-            execution_arn: None,
-            teardown_execution_arn: None,
-        }
+        let mut d = Deployment::pending("web-0123456789", "web", Source::Api { idempotency_key: "k".into() }, "b", updated_at, expires_at);
+        d.status = status;
+        d.version = 3;
+        d
     }
 
     const NOW: i64 = 1_800_000_000;
