@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The scipy/numpy side of Aviary's judge benchmark (shared/benches/judge.rs).
+"""The scipy/numpy side of Aviary's judge benchmark (shared/judge/benches/judge.rs).
 
   bench_judge.py bench DATA.json PARAMS.json OUT.json
       For every metric in DATA.json (Aviary's judge data-file format, NaN/null removed as
@@ -14,7 +14,7 @@
       time per metric to all metrics (it says so in its output).
 
   bench_judge.py reference
-      Prints the reference numbers embedded in shared/src/judge/mannwhitney.rs tests (exact
+      Prints the reference numbers embedded in shared/judge/src/mannwhitney.rs tests (exact
       Wilcoxon distribution by the big-integer recurrence, R's qwilcox rule, sorted
       pairwise differences, scipy p-values).
 """

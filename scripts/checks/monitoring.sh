@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks Aviary's monitoring files without Docker or AWS:
-#  - renders them for the fixture specs (shared/examples/render_monitoring.rs);
+#  - renders them for the fixture specs (shared/monitoring/examples/render_monitoring.rs);
 #  - promtool check config / check rules (every dashboard and canary-config PromQL expression),
 #    docker-compose config, bash -n and shellcheck on every script, user data under 16 KiB,
 #    the monitor's user data unpacks to exactly the rendered files;
@@ -50,7 +50,7 @@ NODE_EXPORTER=$(command -v prometheus-node-exporter || echo /usr/bin/prometheus-
 say "building the renderer and the sample app (target dir $TARGET_DIR)"
 export CARGO_TARGET_DIR=$TARGET_DIR
 cargo build -q -p aviary-sample-app
-cargo build -q -p aviary-shared --no-default-features --example render_monitoring
+cargo build -q -p aviary-monitoring --example render_monitoring
 RENDER=$TARGET_DIR/debug/examples/render_monitoring
 APP=$TARGET_DIR/debug/aviary-sample-app
 started=$SECONDS

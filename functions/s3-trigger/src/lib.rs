@@ -3,13 +3,12 @@
 //! key and version (or ETag and sequencer) and claimed with a conditional write: the same
 //! upload, however often delivered, starts exactly one workflow.
 
-use aviary_shared::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
-use aviary_shared::aws::artifacts::Artifacts;
-use aviary_shared::aws::Aws;
-use aviary_shared::ids::{canary_prefix, deployment_id_for_upload, parse_artifact_key, SPEC_FILE};
-use aviary_shared::model::Source;
-use aviary_shared::spec::{parse_and_validate, FieldError};
-use aviary_shared::StepError;
+use aviary_core::ids::{canary_prefix, deployment_id_for_upload, parse_artifact_key, SPEC_FILE};
+use aviary_core::model::Source;
+use aviary_core::spec::{parse_and_validate, FieldError};
+use aviary_core::StepError;
+use aviary_lifecycle::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
+use aviary_lifecycle::Ports;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -35,14 +34,14 @@ pub struct TriggerReport {
     pub records: Vec<RecordOutcome>,
 }
 
-pub async fn handler(aws: &Aws, event: LambdaEvent<S3Event>) -> Result<TriggerReport, StepError> {
-    handle_event(aws, &event.payload).await
+pub async fn handler(ports: &Ports, event: LambdaEvent<S3Event>) -> Result<TriggerReport, StepError> {
+    handle_event(ports, &event.payload).await
 }
 
-pub async fn handle_event(aws: &Aws, event: &S3Event) -> Result<TriggerReport, StepError> {
+pub async fn handle_event(ports: &Ports, event: &S3Event) -> Result<TriggerReport, StepError> {
     let mut records = Vec::new();
     for r in &event.records {
-        records.push(handle_record(aws, r).await?);
+        records.push(handle_record(ports, r).await?);
     }
     Ok(TriggerReport { records })
 }
@@ -57,21 +56,20 @@ pub fn decode_key(raw: &str) -> String {
     urlencoding::decode(&plus_decoded).map(|c| c.into_owned()).unwrap_or(plus_decoded)
 }
 
-async fn handle_record(aws: &Aws, r: &S3EventRecord) -> Result<RecordOutcome, StepError> {
+async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome, StepError> {
     let key = decode_key(r.s3.object.key.as_deref().unwrap_or_default());
     if !r.event_name.as_deref().unwrap_or_default().starts_with("ObjectCreated") {
         return Ok(ignored(&key, "not an ObjectCreated event"));
     }
     let bucket = r.s3.bucket.name.clone().unwrap_or_default();
-    if !aws.settings.artifact_bucket.is_empty() && bucket != aws.settings.artifact_bucket {
+    if !ports.artifacts.bucket().is_empty() && bucket != ports.artifacts.bucket() {
         return Ok(ignored(&key, "not the artifact bucket"));
     }
     let Some((name, file)) = parse_artifact_key(&key) else {
         return Ok(ignored(&key, "not under canaries/<name>/"));
     };
-    let artifacts = Artifacts::new(aws.s3.clone());
     let spec_key = format!("{}{SPEC_FILE}", canary_prefix(name));
-    let raw = artifacts.get_small(&bucket, &spec_key, MAX_SPEC_BYTES).await?;
+    let raw = ports.artifacts.get_small(&spec_key, MAX_SPEC_BYTES).await?;
     let spec = match &raw {
         Some(bytes) => parse_and_validate(bytes),
         None => Err(vec![FieldError::new("spec", format!("{spec_key} is missing: upload the spec before the canary tarball"))]),
@@ -87,7 +85,7 @@ async fn handle_record(aws: &Aws, r: &S3EventRecord) -> Result<RecordOutcome, St
     };
     let id = deployment_id_for_upload(name, &bucket, &key, &version);
     let outcome = admit(
-        aws,
+        ports,
         AdmissionRequest {
             id: id.clone(),
             name: name.into(),
@@ -102,7 +100,7 @@ async fn handle_record(aws: &Aws, r: &S3EventRecord) -> Result<RecordOutcome, St
         AdmissionOutcome::Started(d) => ("started", d.execution_arn.unwrap_or_default()),
         AdmissionOutcome::Duplicate(d) => ("duplicate", format!("already {}", d.status)),
         AdmissionOutcome::Rejected(d) => ("rejected", d.status_reason.unwrap_or_default()),
-        AdmissionOutcome::Invalid(e) => ("rejected", aviary_shared::spec::describe_errors(&e)),
+        AdmissionOutcome::Invalid(e) => ("rejected", aviary_core::spec::describe_errors(&e)),
     };
     Ok(RecordOutcome { key, deployment_id: Some(id), outcome: outcome.into(), detail })
 }

@@ -1,0 +1,110 @@
+//! The artifact bucket: reading a canary's spec and streaming its tarballs through the
+//! docker-save checker without ever writing them to disk.
+
+use async_trait::async_trait;
+use aviary_core::StepError;
+use aviary_docker_save::{ImageSummary, Limits, TarballChecker};
+use aviary_ports::{ArtifactProblem, ArtifactStore, ObjectMeta};
+use aws_sdk_s3::Client;
+
+use crate::errors::{aws_err, code, is_not_found};
+
+/// The artifact bucket on S3.
+#[derive(Clone)]
+pub struct S3Artifacts {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Artifacts {
+    pub fn new(client: Client, bucket: &str) -> Self {
+        S3Artifacts { client, bucket: bucket.into() }
+    }
+
+    /// Path-style addressing when `AWS_S3_FORCE_PATH_STYLE=true` (emulators serve buckets by
+    /// path; real S3 works either way).
+    pub fn from_conf(config: &aws_config::SdkConfig, bucket: &str) -> Self {
+        S3Artifacts::new(Client::from_conf(s3_config(config)), bucket)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// The S3 client configuration Aviary uses everywhere (presigning included).
+pub fn s3_config(config: &aws_config::SdkConfig) -> aws_sdk_s3::Config {
+    aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"))
+        .build()
+}
+
+#[async_trait]
+impl ArtifactStore for S3Artifacts {
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StepError> {
+        let bucket = &self.bucket;
+        match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(o) => Ok(Some(ObjectMeta {
+                size: o.content_length().unwrap_or(0),
+                etag: o.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                version: o.version_id().map(str::to_string),
+            })),
+            Err(e) if is_not_found(&e) || code(&e) == Some("NotFound") => Ok(None),
+            Err(e) => Err(aws_err("HeadObject")(e)),
+        }
+    }
+
+    /// The object's bytes, or `None` if it does not exist. Only for small files (specs).
+    async fn get_small(&self, key: &str, max_bytes: usize) -> Result<Option<Vec<u8>>, StepError> {
+        let bucket = &self.bucket;
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(o) => o,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(aws_err("GetObject")(e)),
+        };
+        if out.content_length().unwrap_or(0) as usize > max_bytes {
+            return Err(StepError::InvalidInput(format!("{key} is larger than {max_bytes} bytes")));
+        }
+        let bytes = out.body.collect().await.map_err(|e| StepError::aws("GetObject", true, e.to_string()))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StepError> {
+        let bucket = &self.bucket;
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(aws_err("PutObject"))?;
+        Ok(())
+    }
+
+    /// Streams the tarball through the checker chunk by chunk. The outer error is an AWS
+    /// failure; the inner one says what is wrong with the artifact.
+    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<ImageSummary, ArtifactProblem>, StepError> {
+        let bucket = &self.bucket;
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(o) => o,
+            Err(e) if is_not_found(&e) => {
+                return Ok(Err(ArtifactProblem::Missing { bucket: bucket.clone(), key: key.into() }));
+            }
+            Err(e) => return Err(aws_err("GetObject")(e)),
+        };
+        let mut body = out.body;
+        let mut checker = TarballChecker::new(limits);
+        while let Some(chunk) = body.try_next().await.map_err(|e| StepError::aws("GetObject", true, e.to_string()))? {
+            if let Err(source) = checker.feed(&chunk) {
+                // Stop reading at the first problem: no need to download the rest.
+                return Ok(Err(ArtifactProblem::BadTarball { key: key.into(), source }));
+            }
+        }
+        Ok(checker.finish().map_err(|source| ArtifactProblem::BadTarball { key: key.into(), source }))
+    }
+}

@@ -1,0 +1,69 @@
+//! The AWS adapters: each implements one port of `aviary-ports` with one SDK client (two for
+//! compute: EC2 and SSM's public AMI parameters), built once per cold start from one shared
+//! SDK config. Endpoint overrides such as `AWS_ENDPOINT_URL` are honoured by aws-config, which
+//! is how local runs and the emulator suites reach moto.
+//!
+//! | port | adapter | feature |
+//! |---|---|---|
+//! | `DeploymentStore` | [`store::DynamoStore`] | `dynamodb` |
+//! | `TrafficRouter`, `TargetHealthSource` | [`elb::AlbRouter`], [`elb::AlbTargetHealth`] | `elb` |
+//! | `Compute` | [`ec2::Ec2Compute`] | `ec2` |
+//! | `Workflow` | [`workflow::SfnWorkflow`] | `sfn` |
+//! | `ArtifactStore` | [`artifacts::S3Artifacts`] | `s3` |
+//!
+//! A Lambda enables the features of the adapters it wires and builds only those clients, so
+//! its binary links only the SDK code it calls.
+//!
+//! Owns: SDK calls and the translation of SDK types and errors into the domain's. Must never
+//! hold a use case's logic: nothing here decides what to call when.
+
+pub mod errors;
+
+#[cfg(feature = "s3")]
+pub mod artifacts;
+#[cfg(feature = "ec2")]
+pub mod ec2;
+#[cfg(feature = "elb")]
+pub mod elb;
+#[cfg(feature = "elb")]
+mod environment;
+#[cfg(feature = "dynamodb")]
+pub mod store;
+#[cfg(feature = "sfn")]
+pub mod workflow;
+
+#[cfg(all(test, feature = "ec2", feature = "elb"))]
+mod mock_tests;
+
+/// Names of the installation's resources, from the function's environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resources {
+    /// `AVIARY_TABLE`: deployments, events and analyses.
+    pub table_name: String,
+    /// `AVIARY_BUCKET`: the artifact bucket.
+    pub artifact_bucket: String,
+    pub deploy_state_machine_arn: String,
+    pub teardown_state_machine_arn: String,
+}
+
+impl Resources {
+    pub fn from_env() -> Resources {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        Resources {
+            table_name: var("AVIARY_TABLE"),
+            artifact_bucket: var("AVIARY_BUCKET"),
+            deploy_state_machine_arn: var("AVIARY_DEPLOY_STATE_MACHINE_ARN"),
+            teardown_state_machine_arn: var("AVIARY_TEARDOWN_STATE_MACHINE_ARN"),
+        }
+    }
+}
+
+/// The default SDK config from the environment.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// The region the config resolved, or the empty string.
+pub fn region_of(config: &aws_config::SdkConfig) -> String {
+    config.region().map(|r| r.to_string()).unwrap_or_default()
+}

@@ -1,0 +1,235 @@
+//! The deployment table in DynamoDB: deployment records (one item each, optimistic locking on
+//! `version`), the append-only event log, and the indexes used for listing and cleanup.
+//!
+//! Layout (single table):
+//! - deployment: `pk = DEP#<id>`, `sk = META`, `doc` (the record as JSON), `status`, `version`,
+//!   `kind = DEPLOYMENT` + `createdSort` (GSI `byCreated`: newest first listing),
+//!   `status` + `createdSort` (GSI `byStatus`: cleanup and filtered listing), `ttl` once final.
+//! - event: `pk = DEP#<id>`, `sk = EVT#<ms>#<seq>`, `doc`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+
+use async_trait::async_trait;
+use aviary_core::model::{Deployment, Event};
+use aviary_core::status::Status;
+use aviary_core::StepError;
+use aviary_ports::{CreateOutcome, DeploymentStore, Page};
+
+use crate::errors::{aws_err, code};
+
+pub const GSI_BY_CREATED: &str = "byCreated";
+pub const GSI_BY_STATUS: &str = "byStatus";
+const META: &str = "META";
+/// Final deployments stay readable this long before DynamoDB TTL may remove them.
+const RETAIN_FINAL_SECS: i64 = 90 * 24 * 3600;
+/// The deployment store in DynamoDB.
+#[derive(Clone)]
+pub struct DynamoStore {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+fn pk(id: &str) -> String {
+    format!("DEP#{id}")
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn created_sort(d: &Deployment) -> String {
+    format!("{:012}#{}", d.created_at, d.id)
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: String) -> Self {
+        DynamoStore { client, table }
+    }
+
+    /// `table` is `AVIARY_TABLE`; an empty name fails every call with a configuration error.
+    pub fn from_conf(config: &aws_config::SdkConfig, table: &str) -> Self {
+        DynamoStore::new(Client::new(config), table.to_string())
+    }
+
+    pub(crate) fn table(&self) -> Result<&str, StepError> {
+        if self.table.is_empty() {
+            Err(StepError::Config("environment variable AVIARY_TABLE is not set".into()))
+        } else {
+            Ok(&self.table)
+        }
+    }
+
+    fn item(&self, d: &Deployment) -> Result<HashMap<String, AttributeValue>, StepError> {
+        let doc = serde_json::to_string(d).map_err(|e| StepError::InvalidInput(e.to_string()))?;
+        let mut item = HashMap::from([
+            ("pk".to_string(), s(pk(&d.id))),
+            ("sk".to_string(), s(META)),
+            ("doc".to_string(), s(doc)),
+            ("status".to_string(), s(d.status.as_str())),
+            ("version".to_string(), n(d.version)),
+            ("kind".to_string(), s("DEPLOYMENT")),
+            ("createdSort".to_string(), s(created_sort(d))),
+            ("expiresAt".to_string(), n(d.expires_at)),
+        ]);
+        if d.status.is_final() {
+            item.insert("ttl".into(), n(d.updated_at + RETAIN_FINAL_SECS));
+        }
+        Ok(item)
+    }
+}
+
+#[async_trait]
+impl DeploymentStore for DynamoStore {
+    async fn create(&self, d: &Deployment) -> Result<CreateOutcome, StepError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(self.table()?)
+            .set_item(Some(self.item(d)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => {
+                let existing = self.get(&d.id).await?.ok_or_else(|| StepError::DeploymentNotFound(d.id.clone()))?;
+                Ok(CreateOutcome::AlreadyExists(Box::new(existing)))
+            }
+            Err(e) => Err(aws_err("PutItem")(e)),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Deployment>, StepError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table()?)
+            .key("pk", s(pk(id)))
+            .key("sk", s(META))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws_err("GetItem"))?;
+        out.item.map(|item| parse_doc(&item)).transpose()
+    }
+
+    async fn put_if_version(&self, d: &Deployment, expected_version: u64) -> Result<bool, StepError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(self.table()?)
+            .set_item(Some(self.item(d)?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(expected_version))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(aws_err("PutItem")(e)),
+        }
+    }
+
+    /// Never overwrites: the sort key is unique per write (time + random suffix, conditional).
+    async fn append_event(&self, id: &str, event: &Event) -> Result<(), StepError> {
+        let at = event.at_ms;
+        let doc = serde_json::to_string(event).map_err(|e| StepError::InvalidInput(e.to_string()))?;
+        for attempt in 0..5u32 {
+            let seq: u32 = rand_suffix(attempt);
+            let res = self
+                .client
+                .put_item()
+                .table_name(self.table()?)
+                .item("pk", s(pk(id)))
+                .item("sk", s(format!("EVT#{at:015}#{seq:08x}")))
+                .item("doc", s(doc.clone()))
+                .condition_expression("attribute_not_exists(sk)")
+                .send()
+                .await;
+            match res {
+                Ok(_) => return Ok(()),
+                Err(e) if code(&e) == Some("ConditionalCheckFailedException") => continue,
+                Err(e) => return Err(aws_err("PutItem")(e)),
+            }
+        }
+        Err(StepError::aws("PutItem", true, "could not find a free event slot"))
+    }
+
+    /// The event log, oldest first.
+    async fn events(&self, id: &str, limit: i32, cursor: Option<&str>) -> Result<Page<Event>, StepError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(self.table()?)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .consistent_read(true)
+            .limit(limit);
+        if let Some(c) = cursor {
+            q = q.set_exclusive_start_key(Some(decode_cursor(c)?));
+        }
+        let out = q.send().await.map_err(aws_err("Query"))?;
+        let items = out.items().iter().map(parse_doc).collect::<Result<Vec<Event>, _>>()?;
+        Ok(Page { items, next: out.last_evaluated_key().map(encode_cursor) })
+    }
+
+    /// Deployments newest first, optionally only those in `status`.
+    async fn list(&self, status: Option<Status>, limit: i32, cursor: Option<&str>) -> Result<Page<Deployment>, StepError> {
+        let mut q = self.client.query().table_name(self.table()?).scan_index_forward(false).limit(limit);
+        q = match status {
+            Some(st) => q
+                .index_name(GSI_BY_STATUS)
+                .key_condition_expression("#s = :s")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":s", s(st.as_str())),
+            None => q
+                .index_name(GSI_BY_CREATED)
+                .key_condition_expression("kind = :k")
+                .expression_attribute_values(":k", s("DEPLOYMENT")),
+        };
+        if let Some(c) = cursor {
+            q = q.set_exclusive_start_key(Some(decode_cursor(c)?));
+        }
+        let out = q.send().await.map_err(aws_err("Query"))?;
+        let items = out.items().iter().map(parse_doc).collect::<Result<Vec<Deployment>, _>>()?;
+        Ok(Page { items, next: out.last_evaluated_key().map(encode_cursor) })
+    }
+}
+
+fn rand_suffix(attempt: u32) -> u32 {
+    // Uniqueness within one millisecond; collisions are retried by the conditional put.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    nanos.wrapping_mul(2_654_435_761).wrapping_add(attempt.wrapping_mul(40_503))
+}
+
+fn parse_doc<T: serde::de::DeserializeOwned>(item: &HashMap<String, AttributeValue>) -> Result<T, StepError> {
+    let doc = item
+        .get("doc")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StepError::InvalidInput("stored item has no doc attribute".into()))?;
+    serde_json::from_str(doc).map_err(|e| StepError::InvalidInput(format!("stored item does not parse: {e}")))
+}
+
+/// Cursors are the LastEvaluatedKey's string attributes, hex-encoded JSON: opaque to clients.
+pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
+    let map: std::collections::BTreeMap<&str, &str> =
+        key.iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str()))).collect();
+    hex::encode(serde_json::to_vec(&map).unwrap_or_default())
+}
+
+/// A cursor that does not decode is the caller's mistake, reported as invalid input.
+pub fn decode_cursor(c: &str) -> Result<HashMap<String, AttributeValue>, StepError> {
+    let bytes = hex::decode(c).map_err(|_| StepError::InvalidInput("cursor is not valid".into()))?;
+    let map: HashMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| StepError::InvalidInput("cursor is not valid".into()))?;
+    Ok(map.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+}

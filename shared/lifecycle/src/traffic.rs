@@ -1,0 +1,105 @@
+//! Live traffic control: change a running canary's share, conditions or stickiness. Refused
+//! unless the canary is ACTIVE (healthy and taking traffic); applied to the ALB rule, verified
+//! by describing it, and recorded in the event log.
+
+use aviary_core::StepError;
+use aviary_core::model::{Deployment, Outcome};
+use aviary_core::spec::{FieldError, RuleConditions, Stickiness};
+use aviary_core::status::Status;
+use aviary_core::traffic::{share_weights, TrafficShare};
+
+use aviary_ports::RouteChange;
+
+use crate::rule::{describe_weights, verify};
+use crate::{log, Ports};
+
+/// What a user may change on a running canary; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_percent: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<RuleConditions>,
+    /// `{"enabled": false, ...}` turns stickiness off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickiness: Option<Stickiness>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrafficChangeError {
+    #[error("invalid traffic change")]
+    Invalid(Vec<FieldError>),
+    #[error("deployment {id} is {status}; traffic can only change while it is ACTIVE")]
+    NotActive { id: String, status: Status },
+    #[error(transparent)]
+    Step(#[from] StepError),
+}
+
+/// Validates the change against the current spec (the merged spec must pass the same rules).
+pub fn merged_spec(d: &Deployment, change: &TrafficChange) -> Result<aviary_core::spec::DeploymentSpec, TrafficChangeError> {
+    let mut spec = d.spec()?.clone();
+    if change.traffic_percent.is_none() && change.conditions.is_none() && change.stickiness.is_none() {
+        return Err(TrafficChangeError::Invalid(vec![FieldError::new(
+            "body",
+            "name at least one of trafficPercent, conditions, stickiness",
+        )]));
+    }
+    if let Some(p) = change.traffic_percent {
+        spec.traffic_percent = p;
+    }
+    if let Some(c) = &change.conditions {
+        spec.conditions = c.clone();
+    }
+    if let Some(s) = &change.stickiness {
+        spec.stickiness = if s.enabled { Some(s.clone()) } else { None };
+    }
+    let errors: Vec<FieldError> = spec
+        .validate()
+        .into_iter()
+        .filter(|e| e.field.starts_with("trafficPercent") || e.field.starts_with("conditions") || e.field.starts_with("stickiness"))
+        .collect();
+    if errors.is_empty() {
+        Ok(spec)
+    } else {
+        Err(TrafficChangeError::Invalid(errors))
+    }
+}
+
+pub async fn change_traffic(ports: &Ports, id: &str, change: &TrafficChange) -> Result<Deployment, TrafficChangeError> {
+    let store = ports.deployments();
+    let d = store.require(id).await?;
+    if d.status != Status::Active {
+        return Err(TrafficChangeError::NotActive { id: id.into(), status: d.status });
+    }
+    let spec = merged_spec(&d, change)?;
+    let (Some(b), Some(c), Some(rule_arn)) =
+        (&d.resources.baseline_target_group_arn, &d.resources.canary_target_group_arn, &d.resources.rule_arn)
+    else {
+        return Err(StepError::InvalidInput("the deployment has no rule recorded".into()).into());
+    };
+    let share = TrafficShare::from_percent(spec.traffic_percent).map_err(|e| StepError::InvalidInput(e.to_string()))?;
+    let weights = share_weights(&d.resources.production, b, c, share).map_err(|e| StepError::Environment(e.to_string()))?;
+    let elb = &*ports.router;
+    let route = RouteChange { conditions: change.conditions.clone(), weights: weights.clone(), stickiness: spec.stickiness.clone() };
+    elb.modify_rule(rule_arn, &route).await?;
+    verify(elb, rule_arn, &weights, spec.stickiness.as_ref()).await?;
+    let updated = store
+        .update(id, &[Status::Active], |d| {
+            d.spec = Some(spec.clone());
+            d.weights = Some(weights.clone());
+        })
+        .await?;
+    let mut detail = format!("traffic changed: {}", describe_weights(&weights));
+    if change.conditions.is_some() {
+        detail.push_str(&format!("; conditions now {}", serde_json::to_string(&spec.conditions).unwrap_or_default()));
+    }
+    if change.stickiness.is_some() {
+        match &spec.stickiness {
+            Some(s) => detail.push_str(&format!("; sticky sessions for {}s", s.duration_seconds)),
+            None => detail.push_str("; sticky sessions off"),
+        }
+    }
+    log(ports, id, "traffic", Outcome::Ok, detail).await;
+    Ok(updated)
+}

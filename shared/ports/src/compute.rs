@@ -1,0 +1,62 @@
+//! Compute: the instances Aviary launches and their security groups, found by Aviary's tags
+//! so every operation is idempotent (a retried step finds what an earlier attempt created).
+
+use async_trait::async_trait;
+use aviary_core::StepError;
+
+/// An instance Aviary launched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceInfo {
+    pub instance_id: String,
+    pub role: String,
+    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`.
+    pub state: String,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+}
+
+/// One ingress rule: a TCP port from a security group or from a CIDR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingress {
+    FromGroup { port: u16, group_id: String },
+    FromCidr { port: u16, cidr: String },
+}
+
+/// What to launch. The adapter adds Aviary's tags, requires IMDSv2 and encodes the user data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchRequest {
+    pub deployment_id: String,
+    pub role: String,
+    pub image_id: String,
+    pub instance_type: String,
+    pub subnet_id: String,
+    pub security_group_id: String,
+    pub instance_profile: String,
+    /// Plain text.
+    pub user_data: String,
+}
+
+#[async_trait]
+pub trait Compute: Send + Sync {
+    /// The deployment's security group for `role`, created (tagged at creation) if missing.
+    async fn ensure_security_group(&self, deployment_id: &str, role: &str, vpc_id: &str, description: &str) -> Result<String, StepError>;
+    /// Adds ingress rules; rules that already exist count as done.
+    async fn allow_ingress(&self, group_id: &str, rules: &[Ingress]) -> Result<(), StepError>;
+    /// Live (not terminated) instances of the deployment: all roles, or one.
+    async fn instances(&self, deployment_id: &str, role: Option<&str>) -> Result<Vec<InstanceInfo>, StepError>;
+    /// Launches one instance, or returns the one an earlier attempt launched.
+    async fn ensure_instance(&self, req: &LaunchRequest) -> Result<InstanceInfo, StepError>;
+    /// Terminates instances; already gone counts as done.
+    async fn terminate(&self, instance_ids: &[String]) -> Result<(), StepError>;
+    /// Deletes a security group; `Ok(false)` when already gone; still in use is
+    /// `TeardownIncomplete` so teardown retries.
+    async fn delete_security_group(&self, group_id: &str) -> Result<bool, StepError>;
+    /// Security groups carrying Aviary's tags, for one deployment or all: (group id, deployment id).
+    async fn aviary_security_groups(&self, deployment_id: Option<&str>) -> Result<Vec<(String, String)>, StepError>;
+    /// Every live instance carrying Aviary's tags: (instance id, deployment id).
+    async fn aviary_instances(&self) -> Result<Vec<(String, String)>, StepError>;
+    /// The machine image a public catalogue parameter names (the latest Amazon Linux 2023).
+    async fn resolve_image(&self, parameter: &str) -> Result<String, StepError>;
+    /// Which of these subnets do not exist.
+    async fn missing_subnets(&self, subnet_ids: &[String]) -> Result<Vec<String>, StepError>;
+}
