@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh demo
-exec cargo run -q -p aviary-cli -- demo "$@"
+exec cargo run -q -p aviary-cli --features local -- demo "$@"

@@ -22,6 +22,9 @@ step() {
 
 step "state machines: asl-validator" bash -c 'for f in statemachines/*.asl.json; do node_modules/.bin/asl-validator --json-path "$f" || exit 1; done'
 step "cargo test (workspace: unit, handler and emulator integration tests)" cargo test --workspace --no-fail-fast
+# The CLI's local commands and its end-to-end test against `aviary local up` need its `local`
+# feature, which no workspace member turns on.
+step "cargo test -p aviary-cli --features local (CLI end to end against aviary local up)" cargo test -p aviary-cli --features local --no-fail-fast
 step "monitoring checks (promtool, docker-compose config, shellcheck, live Prometheus)" bash scripts/checks/monitoring.sh
 [ -f scripts/checks/infra.sh ] && step "infrastructure checks (cfn-lint, sam validate, template/IAM tests)" bash scripts/checks/infra.sh
 [ -f scripts/checks/api-contract.sh ] && step "API contract (OpenAPI document and local API responses)" bash scripts/checks/api-contract.sh

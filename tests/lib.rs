@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use aviary_local::environment::ProductionEnv;
 use aviary_local::runtime::{LocalOptions, LocalRuntime};
-use aviary_shared::aws::ec2::Ec2;
-use aviary_shared::aws::elb::RuleSnapshot;
-use aviary_shared::aws::health::TargetHealthSource;
-use aviary_shared::model::Deployment;
+use aviary_core::model::Deployment;
+use aviary_ports::{RuleSnapshot, TargetHealthSource};
 
 pub struct Harness {
     pub rt: LocalRuntime,
@@ -67,8 +65,8 @@ impl Harness {
 
     /// Nothing tagged with the deployment id is left, and the listener is exactly as before.
     pub async fn assert_nothing_left(&self, id: &str) {
-        let ec2 = Ec2::new(self.rt.aws.ec2.clone());
-        let elb = self.rt.elb();
+        let ec2 = &self.rt.ports.compute;
+        let elb = &self.rt.ports.router;
         assert_eq!(ec2.instances(id, None).await.expect("instances"), vec![], "instances of {id} left");
         assert_eq!(ec2.aviary_security_groups(Some(id)).await.expect("sgs"), vec![], "security groups of {id} left");
         let tgs: Vec<_> = elb.aviary_target_groups().await.expect("tgs").into_iter().filter(|(_, d)| d == id).collect();
@@ -80,8 +78,8 @@ impl Harness {
 
     /// Nothing Aviary-tagged exists at all (for tests where nothing may be created).
     pub async fn assert_no_aviary_resources(&self) {
-        let ec2 = Ec2::new(self.rt.aws.ec2.clone());
-        let elb = self.rt.elb();
+        let ec2 = &self.rt.ports.compute;
+        let elb = &self.rt.ports.router;
         assert_eq!(ec2.aviary_instances().await.expect("instances"), vec![]);
         assert_eq!(ec2.aviary_security_groups(None).await.expect("sgs"), vec![]);
         assert_eq!(elb.aviary_target_groups().await.expect("tgs"), vec![]);

@@ -1,10 +1,13 @@
 //! The command line: clap definitions of every command and flag (`docs/cli.md` describes
 //! them). API options (`--endpoint`, `--region`, `--no-sign`, `--sign`) may be given before
 //! the command or after it; `--json` anywhere.
+//!
+//! `demo` and `local` exist only in a build with the `local` feature (the emulated stack);
+//! without it they are hidden from `--help` and answer with one line saying how to get them.
 
 use std::path::PathBuf;
 
-use aviary_shared::status::Status;
+use aviary_core::status::Status;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -71,6 +74,7 @@ pub enum Command {
         api: ApiArgs,
     },
     /// Run one canary's whole lifecycle on an emulated AWS (moto server) and print it.
+    #[cfg(feature = "local")]
     Demo {
         /// Use an emulator that is already running instead of starting moto from .venv.
         #[arg(long)]
@@ -129,10 +133,35 @@ pub enum Command {
     /// Print (or write) every monitoring file and instance user data script for a spec.
     Render(RenderArgs),
     /// Run Aviary on this machine (emulated AWS).
+    #[cfg(feature = "local")]
     Local {
         #[command(subcommand)]
         command: LocalCommand,
     },
+    /// `aviary demo` in a build without the local runtime (hidden; says how to get it).
+    #[cfg(not(feature = "local"))]
+    #[command(name = "demo", hide = true, disable_help_flag = true)]
+    DemoUnavailable(Unavailable),
+    /// `aviary local …` in a build without the local runtime (hidden; says how to get it).
+    #[cfg(not(feature = "local"))]
+    #[command(name = "local", hide = true, disable_help_flag = true)]
+    LocalUnavailable(Unavailable),
+}
+
+/// Whatever follows a command this build leaves out (ignored).
+#[cfg(not(feature = "local"))]
+#[derive(Debug, Args)]
+pub struct Unavailable {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+/// The one line a build without the `local` feature answers `aviary demo` / `aviary local` with.
+#[cfg(not(feature = "local"))]
+pub fn needs_local(command: &str) -> String {
+    format!(
+        "`aviary {command}` needs the local runtime, which this build leaves out: build the CLI with `--features local` (cargo run -p aviary-cli --features local -- {command} ...)"
+    )
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +292,7 @@ pub struct RenderArgs {
     pub bucket: String,
 }
 
+#[cfg(feature = "local")]
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
     /// Start the emulator, Aviary's resources, a sample production environment and the local
@@ -279,6 +309,7 @@ pub enum LocalCommand {
     },
 }
 
+#[cfg(feature = "local")]
 #[derive(Debug, Args)]
 pub struct LocalUpArgs {
     /// Port of the API front on 127.0.0.1 (0: any free port).
@@ -302,6 +333,7 @@ pub struct LocalUpArgs {
 }
 
 /// Where `aviary local up` records the running stack by default.
+#[cfg(feature = "local")]
 pub fn default_state_file() -> PathBuf {
     aviary_local::moto::project_root().join(".aviary/local/state.json")
 }
@@ -364,6 +396,7 @@ mod tests {
         assert!(Cli::try_parse_from(["aviary", "judge", "c", "d", "--pass", "80"]).is_err());
     }
 
+    #[cfg(feature = "local")]
     #[test]
     fn demo_keeps_its_flags() {
         let c = parse(&["demo", "--endpoint", "http://127.0.0.1:5000", "--time-scale", "0.5", "--change-to", "0"]);
@@ -380,8 +413,25 @@ mod tests {
         assert!(d.no_wait);
         assert_eq!((d.wait.timeout, d.wait.poll_ms), (1800, 1000));
         assert!(Cli::try_parse_from(["aviary", "deploy", "x", "--s3-endpoint", "http://e"]).is_err());
-        let c = parse(&["local", "up", "--port", "0", "--cleanup-every", "5", "--no-sample-env"]);
-        let Command::Local { command: LocalCommand::Up(u) } = c.command else { panic!() };
-        assert_eq!((u.port, u.cleanup_every, u.no_sample_env), (0, 5, true));
+        #[cfg(feature = "local")]
+        {
+            let c = parse(&["local", "up", "--port", "0", "--cleanup-every", "5", "--no-sample-env"]);
+            let Command::Local { command: LocalCommand::Up(u) } = c.command else { panic!() };
+            assert_eq!((u.port, u.cleanup_every, u.no_sample_env), (0, 5, true));
+        }
+    }
+
+    #[cfg(not(feature = "local"))]
+    #[test]
+    fn without_the_local_runtime_demo_and_local_are_hidden_but_answer() {
+        let help = Cli::command().render_long_help().to_string();
+        let commands: Vec<&str> = help.lines().filter_map(|l| l.strip_prefix("  ")?.split_whitespace().next()).collect();
+        assert!(commands.contains(&"deploy") && !commands.contains(&"demo") && !commands.contains(&"local"), "{help}");
+        let c = parse(&["demo", "--endpoint", "http://127.0.0.1:5000", "--help"]);
+        assert!(matches!(c.command, Command::DemoUnavailable(_)));
+        let c = parse(&["local", "up", "--port", "0"]);
+        let Command::LocalUnavailable(u) = c.command else { panic!() };
+        assert_eq!(u.args, vec!["up", "--port", "0"]);
+        assert!(needs_local("demo").contains("--features local"));
     }
 }

@@ -8,9 +8,9 @@
 //! | 3 | timeout, or the deployment failed / was rejected while we waited |
 //! | 4 | `aviary judge` could not read its inputs (its verdicts use 0, 1 and 2) |
 
-use aviary_shared::spec::FieldError;
+use aviary_core::spec::FieldError;
 
-use crate::client::ClientError;
+use aviary_client::ClientError;
 
 pub const EXIT_USAGE: u8 = 1;
 pub const EXIT_API: u8 = 2;
@@ -28,7 +28,7 @@ pub enum CliError {
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
     #[error("{file} is not a valid `docker save` tarball: {source}")]
-    Tarball { file: String, source: aviary_shared::tarball::TarballError },
+    Tarball { file: String, source: aviary_docker_save::TarballError },
     #[error(transparent)]
     Api(Box<ClientError>),
     #[error("uploading {file} failed: {message}")]
@@ -38,15 +38,19 @@ pub enum CliError {
     #[error("gave up after {secs}s: deployment {id} is still {status} (it goes on; follow it with `aviary events {id} --follow`)")]
     Timeout { id: String, status: String, secs: u64 },
     #[error("{0}")]
-    Judge(#[from] aviary_shared::judge::JudgeError),
+    Judge(#[from] aviary_judge::JudgeError),
     #[error("cannot read {path}: {source}")]
     JudgeInput { path: String, source: std::io::Error },
     #[error("{0}")]
-    Monitoring(#[from] aviary_shared::monitoring::MonitoringError),
+    Monitoring(#[from] aviary_monitoring::MonitoringError),
+    #[cfg(feature = "local")]
     #[error("local stack: {0}")]
     Local(#[from] aviary_local::runtime::LocalError),
+    #[cfg(feature = "local")]
     #[error("local stack: {0}")]
     LocalStack(#[from] aviary_local::stack::StackError),
+    /// A failure of the local stack's plumbing (API front, control endpoint, demo).
+    #[cfg(feature = "local")]
     #[error("{0}")]
     Other(String),
 }
@@ -72,9 +76,9 @@ impl CliError {
             | CliError::Tarball { .. }
             | CliError::Monitoring(_) => EXIT_USAGE,
             CliError::Api(e) if e.is_validation() => EXIT_USAGE,
-            CliError::Api(_) | CliError::Upload { .. } | CliError::Local(_) | CliError::LocalStack(_) | CliError::Other(_) => {
-                EXIT_API
-            }
+            CliError::Api(_) | CliError::Upload { .. } => EXIT_API,
+            #[cfg(feature = "local")]
+            CliError::Local(_) | CliError::LocalStack(_) | CliError::Other(_) => EXIT_API,
             CliError::DeploymentFailed { .. } | CliError::Timeout { .. } => EXIT_FAILED,
             CliError::Judge(_) | CliError::JudgeInput { .. } => EXIT_JUDGE_INPUT,
         }

@@ -1,24 +1,25 @@
 //! `aviary`: the command line. Deploy, watch, change traffic on and destroy canaries through
 //! the Aviary API (SigV4-signed); judge canaries offline; render the monitoring files for
-//! review; and run everything on this machine (`aviary demo`, `aviary local up`).
+//! review; and, built with the `local` feature, run everything on this machine (`aviary demo`,
+//! `aviary local up`).
 //!
-//! Modules: [`cli`] (flags), [`commands`] (one module per command), [`client`] (the HTTP
-//! API), [`sign`] (SigV4), [`watch`] (following a deployment), [`output`] (tables, spinner),
-//! [`error`] (errors and exit codes). Every command and exit code: `docs/cli.md`.
+//! Modules: [`cli`] (flags), [`commands`] (one module per command), [`watch`] (following a
+//! deployment), [`output`] (tables, spinner), [`error`] (errors and exit codes). The HTTP API
+//! client and SigV4 signing are `aviary_client`'s. Every command and exit code: `docs/cli.md`.
 
 mod cli;
-mod client;
 mod commands;
 mod error;
 mod output;
-mod sign;
 mod watch;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, LocalCommand};
+#[cfg(feature = "local")]
+use crate::cli::LocalCommand;
+use crate::cli::{Cli, Command};
 use crate::commands::Ctx;
 use crate::error::{CliError, EXIT_JUDGE_INPUT, EXIT_USAGE};
 
@@ -36,7 +37,10 @@ async fn main() -> ExitCode {
         }
     };
     let ctx = Ctx { json: cli.json };
+    #[cfg(feature = "local")]
     let is_demo = matches!(cli.command, Command::Demo { .. });
+    #[cfg(not(feature = "local"))]
+    let is_demo = matches!(cli.command, Command::DemoUnavailable(_));
     match run(cli, ctx).await {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -56,6 +60,7 @@ fn is_judge_invocation() -> bool {
 async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
     let outer = &cli.api;
     match cli.command {
+        #[cfg(feature = "local")]
         Command::Demo { endpoint, spec_dir, time_scale, change_to } => commands::demo::run(endpoint, spec_dir, time_scale, change_to).await,
         Command::Console { port, api } => console(port, api.or(outer)).await,
         Command::Deploy(a) => commands::deploy::run(a, outer, ctx).await,
@@ -67,8 +72,17 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
         Command::Env { api } => commands::show::env(api, outer, ctx).await,
         Command::Judge(a) => commands::judge::run(a, ctx),
         Command::Render(a) => commands::render::run(a, ctx),
+        #[cfg(feature = "local")]
         Command::Local { command: LocalCommand::Up(a) } => commands::local::up(a, ctx).await,
+        #[cfg(feature = "local")]
         Command::Local { command: LocalCommand::Cleanup { dry_run, state_file } } => commands::local::cleanup(dry_run, state_file, ctx).await,
+        #[cfg(not(feature = "local"))]
+        Command::DemoUnavailable(_) => Err(CliError::Usage(cli::needs_local("demo"))),
+        #[cfg(not(feature = "local"))]
+        Command::LocalUnavailable(a) => {
+            let sub = a.args.first().filter(|s| !s.starts_with('-')).map(|s| format!("local {s}")).unwrap_or_else(|| "local".into());
+            Err(CliError::Usage(cli::needs_local(&sub)))
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use aviary_shared::model::{Event, Outcome};
-use aviary_shared::traffic::RuleWeights;
+use aviary_core::model::{Event, Outcome};
+use aviary_core::traffic::RuleWeights;
 
 /// A plain text table: columns padded to their widest cell, two spaces apart.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +71,7 @@ pub fn key_values(pairs: &[(&str, String)]) -> String {
 
 /// `2026-11-26 17:28:18Z` from Unix seconds.
 pub fn time_secs(secs: i64) -> String {
-    let s = aviary_shared::clock::rfc3339_ms(secs * 1000);
+    let s = aviary_core::clock::rfc3339_ms(secs * 1000);
     format!("{} {}Z", &s[..10], &s[11..19])
 }
 
@@ -310,7 +310,7 @@ pub fn print_json(v: &impl serde::Serialize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::traffic::WeightedTarget;
+    use aviary_core::traffic::WeightedTarget;
 
     #[test]
     fn tables_align_columns_and_trim() {

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use aviary_shared::model::{Deployment, Event};
+use aviary_core::model::{Deployment, Event};
 
-use crate::client::{ApiDeployment, Client, ClientError};
+use aviary_client::{ApiDeployment, Client, ClientError};
 use crate::error::CliError;
 use crate::output::{event_line, Progress};
 

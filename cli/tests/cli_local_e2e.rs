@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aviary_shared::aws::elb::{Elb, RuleSnapshot};
+use aviary_aws::elb::AlbRouter;
+use aviary_ports::{RuleSnapshot, TrafficRouter};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aviary");
 
@@ -89,7 +90,7 @@ fn start(dir: &Path) -> LocalUp {
 
 async fn rules(emulator: &str, listener: &str) -> Vec<RuleSnapshot> {
     let config = aviary_local::stack::sdk_config(emulator).await;
-    Elb::new(aws_sdk_elasticloadbalancingv2::Client::new(&config)).rule_snapshots(listener).await.expect("describe rules")
+    AlbRouter::from_conf(&config).rules(listener).await.expect("describe rules")
 }
 
 /// The canary's share of the rule with two Aviary target groups (`av-…`), in percent.

@@ -232,7 +232,7 @@ fn loopback_endpoints_are_not_signed_by_default_and_missing_credentials_fail_cle
 }
 
 fn sample_dir(name: &str, spec: serde_json::Value) -> PathBuf {
-    use aviary_shared::tarball::{build_image, BuildOptions, Layout};
+    use aviary_docker_save::{build_image, BuildOptions, Layout};
     let d = tmp(name);
     std::fs::write(d.join("aviary.json"), serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
     std::fs::write(d.join("baseline.tar"), build_image(&BuildOptions::new(Layout::Legacy, "app:1.0"))).unwrap();
@@ -296,4 +296,21 @@ fn unreachable_api_is_exit_2() {
     let o = aviary(&["--endpoint", &format!("http://127.0.0.1:{port}"), "status", "web-0000000000"], &[]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_and_local_need_the_local_feature() {
+    let help = stdout(&aviary(&["--help"], &[]));
+    let listed = |c: &str| help.lines().any(|l| l.strip_prefix("  ").and_then(|l| l.split_whitespace().next()) == Some(c));
+    if cfg!(feature = "local") {
+        assert!(listed("demo") && listed("local"), "{help}");
+    } else {
+        assert!(!listed("demo") && !listed("local"), "--help must not offer commands this build leaves out:\n{help}");
+        for args in [&["demo"][..], &["local", "up", "--port", "0"], &["local", "cleanup", "--dry-run"]] {
+            let o = aviary(args, &[]);
+            assert_eq!(code(&o), 1, "{args:?}");
+            let err = stderr(&o);
+            assert!(err.contains("--features local") && err.lines().count() == 1, "{args:?}: {err}");
+        }
+    }
 }

@@ -15,7 +15,6 @@ pub mod assets;
 pub mod guard;
 pub mod proxy;
 pub mod sign;
-pub mod sigv4;
 
 use std::sync::Arc;
 

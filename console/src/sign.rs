@@ -1,9 +1,9 @@
-//! Building the console's signer from its options: the signing itself is [`crate::sigv4`],
-//! which the `aviary` CLI uses too.
+//! Building the console's signer from its options: the signing itself is
+//! [`aviary_client::sigv4`], which the `aviary` CLI uses too.
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-pub use crate::sigv4::{is_loopback, region_from_host, SignError, Signer};
+pub use aviary_client::sigv4::{is_loopback, region_from_host, SignError, Signer};
 use crate::ConsoleError;
 
 /// The signer for `endpoint`: region from the option, else the endpoint's host, else the AWS

@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aviary_shared::aws::elb::RuleSnapshot;
-use aviary_shared::lifecycle::destroy::request_teardown;
-use aviary_shared::lifecycle::traffic::{change_traffic, TrafficChange};
-use aviary_shared::model::Event;
-use aviary_shared::status::Status;
-use aviary_shared::tarball::{build_image, BuildOptions, Layout};
+use aviary_ports::RuleSnapshot;
+use aviary_lifecycle::destroy::request_teardown;
+use aviary_lifecycle::traffic::{change_traffic, TrafficChange};
+use aviary_core::model::Event;
+use aviary_core::status::Status;
+use aviary_docker_save::{build_image, BuildOptions, Layout};
 
 use crate::runtime::{LocalError, LocalOptions, LocalRuntime};
 
@@ -151,7 +151,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     };
     out.say(format!("\ndeployment {id}: events as they happen"));
     let d = loop {
-        let d = rt.aws.store().require(&id).await?;
+        let d = rt.ports.deployments().require(&id).await?;
         show_new(&rt.events(&id).await?, &mut seen);
         if d.status == Status::Active || d.status.is_final() {
             break d;
@@ -166,16 +166,16 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
         out.say(format!("\nlistener rules DURING (canary ACTIVE):\n{}", print_rules(&rules_during)));
         if let Some(p) = opts.change_to_percent {
             let change = TrafficChange { traffic_percent: Some(p), ..Default::default() };
-            change_traffic(&rt.aws, &id, &change).await.map_err(|e| LocalError::Pump(e.to_string()))?;
+            change_traffic(&rt.ports, &id, &change).await.map_err(|e| LocalError::Pump(e.to_string()))?;
             show_new(&rt.events(&id).await?, &mut seen);
             out.say(format!("\nlistener rules after the traffic change:\n{}", print_rules(&rt.rules(&listener).await.unwrap_or_default())));
         }
-        request_teardown(&rt.aws, &id, "demo finished").await?;
+        request_teardown(&rt.ports, &id, "demo finished").await?;
     } else {
         out.say(format!("\ndeployment ended {}: {}", d.status, d.status_reason.clone().unwrap_or_default()));
     }
     let d = loop {
-        let d = rt.aws.store().require(&id).await?;
+        let d = rt.ports.deployments().require(&id).await?;
         show_new(&rt.events(&id).await?, &mut seen);
         if d.status.is_final() {
             break d;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aviary_asl::{TaskFailure, TaskInvoker};
-use aviary_shared::aws::Aws;
-use aviary_shared::StepError;
+use aviary_core::StepError;
+use aviary_lifecycle::Ports;
 use lambda_runtime::{Context, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -66,19 +66,19 @@ struct Stats {
 }
 
 pub struct LocalInvoker {
-    aws: std::sync::RwLock<Aws>,
+    ports: std::sync::RwLock<Ports>,
     faults: Mutex<Vec<Fault>>,
     stats: Mutex<Stats>,
 }
 
 impl LocalInvoker {
-    pub fn new(aws: Aws) -> Arc<LocalInvoker> {
-        Arc::new(LocalInvoker { aws: std::sync::RwLock::new(aws), faults: Mutex::new(Vec::new()), stats: Mutex::new(Stats::default()) })
+    pub fn new(ports: Ports) -> Arc<LocalInvoker> {
+        Arc::new(LocalInvoker { ports: std::sync::RwLock::new(ports), faults: Mutex::new(Vec::new()), stats: Mutex::new(Stats::default()) })
     }
 
-    /// Replaces the handlers' clients (tests swap the health source or the clock).
-    pub fn set_aws(&self, aws: Aws) {
-        *self.aws.write().expect("aws lock") = aws;
+    /// Replaces the handlers' ports (tests swap the health source or the clock).
+    pub fn set_ports(&self, ports: Ports) {
+        *self.ports.write().expect("ports lock") = ports;
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -108,13 +108,13 @@ impl LocalInvoker {
     }
 
     async fn call(&self, function: &str, input: Value) -> Result<Value, TaskFailure> {
-        let aws = &self.aws.read().expect("aws lock").clone();
+        let ports = &self.ports.read().expect("ports lock").clone();
         match function {
-            "provision" => run(input, |e| provision::handler(aws, e)).await,
-            "register-targets" => run(input, |e| register_targets::handler(aws, e)).await,
-            "add-listener-rule" => run(input, |e| add_listener_rule::handler(aws, e)).await,
-            "check-health" => run(input, |e| check_health::handler(aws, e)).await,
-            "teardown" => run(input, |e| teardown::handler(aws, e)).await,
+            "provision" => run(input, |e| provision::handler(ports, e)).await,
+            "register-targets" => run(input, |e| register_targets::handler(ports, e)).await,
+            "add-listener-rule" => run(input, |e| add_listener_rule::handler(ports, e)).await,
+            "check-health" => run(input, |e| check_health::handler(ports, e)).await,
+            "teardown" => run(input, |e| teardown::handler(ports, e)).await,
             other => Err(TaskFailure::new("Lambda.ResourceNotFoundException", format!("no local function named {other}"))),
         }
     }

@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use aviary_shared::aws::Aws;
+use aviary_lifecycle::Ports;
 use aws_lambda_events::event::s3::S3Event;
 
 use s3_trigger::{handle_event, RecordOutcome};
 
 /// Reads one batch (waiting up to `wait`) and handles it; returns what happened per record.
 /// Also returns the time spent in the handler (for the handler-time measurement).
-pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Duration) -> Result<(Vec<RecordOutcome>, Duration), String> {
+pub async fn pump_once(ports: &Ports, sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Duration) -> Result<(Vec<RecordOutcome>, Duration), String> {
     let out = sqs
         .receive_message()
         .queue_url(queue_url)
@@ -31,7 +31,7 @@ pub async fn pump_once(aws: &Aws, sqs: &aws_sdk_sqs::Client, queue_url: &str, wa
         if value.get("Records").is_some() {
             let event: S3Event = serde_json::from_value(value).map_err(|e| format!("not an S3 event: {e}"))?;
             let started = std::time::Instant::now();
-            let report = handle_event(aws, &event).await.map_err(|e| format!("s3-trigger failed: {e}"))?;
+            let report = handle_event(ports, &event).await.map_err(|e| format!("s3-trigger failed: {e}"))?;
             handler_time += started.elapsed();
             outcomes.extend(report.records);
         }

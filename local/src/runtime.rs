@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aviary_asl::EventCallback;
-use aviary_shared::aws::elb::{Elb, RuleSnapshot};
-use aviary_shared::aws::health::TargetHealthSource;
-use aviary_shared::aws::Aws;
-use aviary_shared::model::{Deployment, Event};
-use aviary_shared::status::Status;
+use aviary_aws::artifacts::S3Artifacts;
+use aviary_core::model::{Deployment, Event};
+use aviary_core::status::Status;
+use aviary_lifecycle::Ports;
+use aviary_ports::{ArtifactStore, RuleSnapshot, TargetHealthSource};
 use aws_config::SdkConfig;
 
 use crate::invoker::LocalInvoker;
@@ -28,7 +28,7 @@ pub enum LocalError {
     #[error(transparent)]
     Sfn(#[from] SfnError),
     #[error("{0}")]
-    Step(#[from] aviary_shared::StepError),
+    Step(#[from] aviary_core::StepError),
     #[error("S3 event delivery failed: {0}")]
     Pump(String),
     #[error("cannot read {path}: {message}")]
@@ -61,8 +61,10 @@ pub struct LocalRuntime {
     pub queue_url: String,
     pub sfn: LocalStepFunctions,
     pub invoker: Arc<LocalInvoker>,
-    /// The clients the handlers use (Step Functions → the local endpoint).
-    pub aws: Aws,
+    /// The ports the handlers use (Step Functions → the local endpoint).
+    pub ports: Ports,
+    /// The artifact bucket's adapter (the API presigns uploads with its client).
+    pub artifacts: S3Artifacts,
     pub sqs: aws_sdk_sqs::Client,
 }
 
@@ -79,31 +81,28 @@ impl LocalRuntime {
         // endpoint with a late-bound invoker.
         let late = Arc::new(LateInvoker::default());
         let sfn = LocalStepFunctions::start(&opts.root, late.clone(), opts.time_scale, opts.on_event.clone()).await?;
-        let aws = stack::handler_aws(&config, &sfn.url, &names, opts.health.clone());
-        let invoker = LocalInvoker::new(aws.clone());
+        let ports = stack::handler_ports(&config, &sfn.url, &names, opts.health.clone());
+        let invoker = LocalInvoker::new(ports.clone());
         late.set(invoker.clone());
-        Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, sfn, invoker, aws })
+        let artifacts = stack::artifacts(&config, &names);
+        Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, sfn, invoker, ports, artifacts })
     }
 
     /// Replaces where target health comes from and the handlers' clock (tests of the
     /// unhealthy path and of deadlines).
-    pub fn set_health_and_clock(&mut self, health: Arc<dyn TargetHealthSource>, clock: Arc<dyn aviary_shared::clock::Clock>) {
-        self.aws.health = health;
-        self.aws.clock = clock;
-        self.invoker.set_aws(self.aws.clone());
+    pub fn set_health_and_clock(&mut self, health: Arc<dyn TargetHealthSource>, clock: Arc<dyn aviary_core::clock::Clock>) {
+        self.ports = self.ports.clone().with_health(health).with_clock(clock);
+        self.invoker.set_ports(self.ports.clone());
     }
 
-    pub fn elb(&self) -> Elb {
-        Elb::new(self.aws.elb.clone())
-    }
-
+    /// The listener's rules in evaluation order (the default rule last).
     pub async fn rules(&self, listener_arn: &str) -> Result<Vec<RuleSnapshot>, LocalError> {
-        Ok(self.elb().rule_snapshots(listener_arn).await?)
+        Ok(self.ports.router.rules(listener_arn).await?)
     }
 
     /// Delivers pending S3 notifications to `s3-trigger` (one receive round).
     pub async fn pump(&self, wait: Duration) -> Result<Vec<s3_trigger::RecordOutcome>, LocalError> {
-        let (outcomes, time) = crate::pump::pump_once(&self.aws, &self.sqs, &self.queue_url, wait).await.map_err(LocalError::Pump)?;
+        let (outcomes, time) = crate::pump::pump_once(&self.ports, &self.sqs, &self.queue_url, wait).await.map_err(LocalError::Pump)?;
         if !outcomes.is_empty() {
             self.invoker.record("s3-trigger", outcomes.len() as u32, time);
         }
@@ -114,15 +113,14 @@ impl LocalRuntime {
     /// compose file first, the canary tarball last (that upload starts the deployment).
     pub async fn upload_canary(&self, name: &str, dir: &Path) -> Result<(), LocalError> {
         let spec_bytes = read(&dir.join("aviary.json"))?;
-        let spec: aviary_shared::DeploymentSpec = serde_json::from_slice(&spec_bytes).unwrap_or_else(|_| default_spec_shape());
-        let artifacts = aviary_shared::aws::artifacts::Artifacts::new(self.aws.s3.clone());
-        let prefix = aviary_shared::ids::canary_prefix(name);
-        let bucket = &self.names.bucket;
-        artifacts.put(bucket, &format!("{prefix}aviary.json"), spec_bytes).await?;
+        let spec: aviary_core::DeploymentSpec = serde_json::from_slice(&spec_bytes).unwrap_or_else(|_| default_spec_shape());
+        let artifacts = &self.artifacts;
+        let prefix = aviary_core::ids::canary_prefix(name);
+        artifacts.put(&format!("{prefix}aviary.json"), spec_bytes).await?;
         for file in [&spec.artifacts.baseline_tarball, &spec.artifacts.compose_file, &spec.artifacts.canary_tarball] {
             let path = dir.join(file);
             if path.exists() {
-                artifacts.put(bucket, &format!("{prefix}{file}"), read(&path)?).await?;
+                artifacts.put(&format!("{prefix}{file}"), read(&path)?).await?;
             }
         }
         Ok(())
@@ -132,7 +130,7 @@ impl LocalRuntime {
     pub async fn wait_for(&self, id: &str, wanted: &str, timeout: Duration, done: impl Fn(Status) -> bool) -> Result<Deployment, LocalError> {
         let start = Instant::now();
         loop {
-            if let Some(d) = self.aws.store().get(id).await? {
+            if let Some(d) = self.ports.deployments().get(id).await? {
                 if done(d.status) {
                     return Ok(d);
                 }
@@ -151,7 +149,7 @@ impl LocalRuntime {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = self.aws.store().events(id, 100, cursor.as_deref()).await?;
+            let page = self.ports.deployments().events(id, 100, cursor.as_deref()).await?;
             all.extend(page.items);
             match page.next {
                 Some(c) => cursor = Some(c),
@@ -161,7 +159,7 @@ impl LocalRuntime {
     }
 }
 
-fn default_spec_shape() -> aviary_shared::DeploymentSpec {
+fn default_spec_shape() -> aviary_core::DeploymentSpec {
     // An unparsable spec is still uploaded (admission rejects it); the artifact names default.
     serde_json::from_value(serde_json::json!({"name": "x", "listenerArn": "x", "trafficPercent": 1, "appPort": 1})).expect("default spec")
 }

@@ -5,9 +5,13 @@
 
 use std::sync::Arc;
 
-use aviary_shared::aws::health::TargetHealthSource;
-use aviary_shared::aws::store::{GSI_BY_CREATED, GSI_BY_STATUS};
-use aviary_shared::aws::{Aws, Settings};
+use aviary_aws::artifacts::S3Artifacts;
+use aviary_aws::ec2::Ec2Compute;
+use aviary_aws::elb::{AlbRouter, AlbTargetHealth};
+use aviary_aws::store::{DynamoStore, GSI_BY_CREATED, GSI_BY_STATUS};
+use aviary_aws::workflow::SfnWorkflow;
+use aviary_lifecycle::{Ports, Settings};
+use aviary_ports::TargetHealthSource;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -63,23 +67,23 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// The handlers' clients: every service on the emulator, Step Functions on the local endpoint.
-pub fn handler_aws(config: &SdkConfig, sfn_url: &str, names: &StackNames, health: Option<Arc<dyn TargetHealthSource>>) -> Aws {
-    let settings = Settings {
-        table_name: names.table.clone(),
-        artifact_bucket: names.bucket.clone(),
-        instance_profile: names.instance_profile.clone(),
-        deploy_state_machine_arn: state_machine_arn("deploy"),
-        teardown_state_machine_arn: state_machine_arn("teardown"),
-        region: LOCAL_REGION.into(),
-    };
-    let mut aws = Aws::from_sdk_config(config, settings);
-    aws.s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build());
-    aws.sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
-    if let Some(h) = health {
-        aws.health = h;
-    }
-    aws
+/// The artifact bucket on the emulator (path-style addressing).
+pub fn artifacts(config: &SdkConfig, names: &StackNames) -> S3Artifacts {
+    S3Artifacts::new(aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build()), &names.bucket)
+}
+
+/// The handlers' ports: every adapter on the emulator, Step Functions on the local endpoint,
+/// target health from `health` when given (the emulator reports every target healthy).
+pub fn handler_ports(config: &SdkConfig, sfn_url: &str, names: &StackNames, health: Option<Arc<dyn TargetHealthSource>>) -> Ports {
+    let settings = Settings { instance_profile: names.instance_profile.clone(), region: LOCAL_REGION.into() };
+    let sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
+    Ports::new(settings)
+        .with_store(Arc::new(DynamoStore::from_conf(config, &names.table)))
+        .with_router(Arc::new(AlbRouter::from_conf(config)))
+        .with_health(health.unwrap_or_else(|| Arc::new(AlbTargetHealth::from_conf(config))))
+        .with_compute(Arc::new(Ec2Compute::from_conf(config)))
+        .with_workflow(Arc::new(SfnWorkflow::new(sfn, &state_machine_arn("deploy"), &state_machine_arn("teardown"))))
+        .with_artifacts(Arc::new(artifacts(config, names)))
 }
 
 /// Creates (or finds) the table, bucket, queue, notification and instance profile.

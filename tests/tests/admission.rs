@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use aviary_shared::lifecycle::destroy::request_teardown;
-use aviary_shared::status::Status;
-use aviary_shared::tarball::write::TarWriter;
+use aviary_lifecycle::destroy::request_teardown;
+use aviary_core::status::Status;
+use aviary_docker_save::write::TarWriter;
 use aviary_tests::harness;
 use aws_lambda_events::event::s3::S3Event;
 
@@ -101,20 +101,20 @@ async fn duplicate_s3_events_start_exactly_one_workflow() {
     }
     let event: S3Event = serde_json::from_value(v).unwrap();
     let (a, b, c) = tokio::join!(
-        s3_trigger::handle_event(&h.rt.aws, &event),
-        s3_trigger::handle_event(&h.rt.aws, &event),
-        s3_trigger::handle_event(&h.rt.aws, &event),
+        s3_trigger::handle_event(&h.rt.ports, &event),
+        s3_trigger::handle_event(&h.rt.ports, &event),
+        s3_trigger::handle_event(&h.rt.ports, &event),
     );
     let outcomes: Vec<String> = [a, b, c].into_iter().map(|r| r.unwrap().records[0].outcome.clone()).collect();
     assert_eq!(outcomes.iter().filter(|o| *o == "started").count(), 1, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|o| *o == "duplicate").count(), 2, "{outcomes:?}");
-    let all = h.rt.aws.store().list(None, 50, None).await.unwrap().items;
+    let all = h.rt.ports.deployments().list(None, 50, None).await.unwrap().items;
     assert_eq!(all.len(), 1, "one deployment record");
     let id = all[0].id.clone();
     h.rt.wait_for(&id, "ACTIVE", Duration::from_secs(60), |s| s == Status::Active).await.unwrap();
     let deploys = h.rt.sfn.executions().into_iter().filter(|e| e.name.starts_with("deploy-")).count();
     assert_eq!(deploys, 1, "exactly one deploy workflow");
-    request_teardown(&h.rt.aws, &id, "done").await.unwrap();
+    request_teardown(&h.rt.ports, &id, "done").await.unwrap();
     h.wait_final(&id).await;
     h.assert_nothing_left(&id).await;
 }
@@ -154,7 +154,7 @@ async fn ten_concurrent_canaries_get_distinct_priorities_and_all_tear_down() {
     let rules = h.rules_now().await;
     assert_eq!(rules.len(), h.rules_before.len() + 10);
     for id in &ids {
-        request_teardown(&h.rt.aws, id, "done").await.unwrap();
+        request_teardown(&h.rt.ports, id, "done").await.unwrap();
     }
     for id in &ids {
         assert_eq!(h.wait_final(id).await.status, Status::Destroyed);

@@ -10,16 +10,19 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aviary_shared::analysis::{get_analysis, list_analyses, run_analysis, AnalysisError, AnalysisRequest, SourceChoice, TimeSpec};
-use aviary_shared::aws::Aws;
-use aviary_shared::clock::{rfc3339_ms, Clock, ManualClock, SystemClock};
-use aviary_shared::judge::{Label, Verdict};
-use aviary_shared::metrics::prometheus::PrometheusSource;
-use aviary_shared::metrics::{queries_from_config, MetricQuery, MetricSource, TimeWindow};
-use aviary_shared::model::{Deployment, Resources, Source};
-use aviary_shared::monitoring::context::{load_balancer_dimension, target_group_dimension};
-use aviary_shared::spec::parse_and_validate;
-use aviary_shared::status::Status;
+use aviary_analysis::metrics::prometheus::PrometheusSource;
+use aviary_analysis::metrics::{queries_from_config, MetricQuery, MetricSource, TimeWindow};
+use aviary_analysis::{
+    get_analysis, list_analyses, run_analysis, AnalysisError, AnalysisPorts, AnalysisRecord, AnalysisRequest, SourceChoice, TimeSpec,
+};
+use aviary_aws::cloudwatch::SdkCloudWatch;
+use aviary_aws::store::DynamoStore;
+use aviary_core::clock::{rfc3339_ms, Clock, ManualClock, SystemClock};
+use aviary_core::model::{Deployment, Resources, Source};
+use aviary_core::spec::parse_and_validate;
+use aviary_core::status::Status;
+use aviary_judge::{Label, ScoreThresholds, Verdict};
+use aviary_monitoring::context::{load_balancer_dimension, target_group_dimension};
 use aviary_tests::{harness, Harness};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
@@ -409,14 +412,19 @@ async fn cloudwatch_bridge(moto_url: &str) -> String {
     format!("http://{addr}")
 }
 
-/// The handlers' clients, with CloudWatch through the bridge.
-async fn with_cloudwatch_bridge(h: &Harness) -> Aws {
+/// The analysis ports as the `analyze` function wires them (the deployment table for
+/// deployments, events and analyses; CloudWatch), with CloudWatch through the bridge; and the
+/// bridged client, for writing metrics.
+async fn with_cloudwatch_bridge(h: &Harness) -> (AnalysisPorts, aws_sdk_cloudwatch::Client) {
     let url = cloudwatch_bridge(&h.rt.moto.url).await;
-    let mut aws = h.rt.aws.clone();
     // PutMetricData bodies over 10 KB are gzipped by default; the bridge reads plain CBOR.
     let config = aws_sdk_cloudwatch::config::Builder::from(&h.rt.config).endpoint_url(url).disable_request_compression(true).build();
-    aws.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(config);
-    aws
+    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(config);
+    let table = Arc::new(DynamoStore::from_conf(&h.rt.config, &h.rt.names.table));
+    let ports = AnalysisPorts::new(h.rt.ports.clone().with_store(table.clone()))
+        .with_analyses(table)
+        .with_cloudwatch(Arc::new(SdkCloudWatch::new(cloudwatch.clone())));
+    (ports, cloudwatch)
 }
 
 #[test]
@@ -457,14 +465,14 @@ fn invalid_fields(e: &AnalysisError) -> Vec<String> {
     }
 }
 
-fn label(r: &aviary_shared::analysis::AnalysisRecord, metric: &str) -> (Label, bool) {
+fn label(r: &AnalysisRecord, metric: &str) -> (Label, bool) {
     let m = r.report.metrics.iter().find(|m| m.name == metric).unwrap_or_else(|| panic!("{metric} in the report"));
     (m.label, m.critical)
 }
 
 /// Writes per-minute ALB metrics for one target group, as the ALB would (5xx only for minutes
 /// that had any).
-async fn put_alb_metrics(aws: &Aws, lb: &str, tg: &str, start: i64, minutes: usize, latency: impl Fn(usize) -> f64, errors: impl Fn(usize) -> u32) {
+async fn put_alb_metrics(cw: &aws_sdk_cloudwatch::Client, lb: &str, tg: &str, start: i64, minutes: usize, latency: impl Fn(usize) -> f64, errors: impl Fn(usize) -> u32) {
     let dims = [
         Dimension::builder().name("LoadBalancer").value(lb).build(),
         Dimension::builder().name("TargetGroup").value(tg).build(),
@@ -483,7 +491,7 @@ async fn put_alb_metrics(aws: &Aws, lb: &str, tg: &str, start: i64, minutes: usi
         }
     }
     for chunk in data.chunks(500) {
-        aws.cloudwatch.put_metric_data().namespace("AWS/ApplicationELB").set_metric_data(Some(chunk.to_vec())).send().await.expect("PutMetricData");
+        cw.put_metric_data().namespace("AWS/ApplicationELB").set_metric_data(Some(chunk.to_vec())).send().await.expect("PutMetricData");
     }
 }
 
@@ -499,7 +507,7 @@ fn between(start: i64, end: i64) -> AnalysisRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloudwatch_analysis_fails_a_regressed_canary_and_passes_a_healthy_one() {
     let h = harness(None).await;
-    let aws = with_cloudwatch_bridge(&h).await;
+    let (aws, cw) = with_cloudwatch_bridge(&h).await;
     let id = h.upload("web").await;
     let d = h.rt.wait_for(&id, "ACTIVE", Duration::from_secs(60), |s| s == Status::Active || s.is_final()).await.unwrap();
     assert_eq!(d.status, Status::Active, "{:?}", d.status_reason);
@@ -512,10 +520,10 @@ async fn cloudwatch_analysis_fails_a_regressed_canary_and_passes_a_healthy_one()
     let (healthy, regressed) = (base - 150 * 60, base - 90 * 60);
     let latency = |seed: u64, factor: f64| move |i: usize| factor * (0.100 + 0.020 * noise(i, seed));
     let few_errors = |seed: u64| move |i: usize| (noise(i, seed) * 3.0) as u32; // 0–2 a minute
-    put_alb_metrics(&aws, &lb, &b_tg, healthy, 30, latency(1, 1.0), few_errors(21)).await;
-    put_alb_metrics(&aws, &lb, &c_tg, healthy, 30, latency(2, 1.0), few_errors(22)).await;
-    put_alb_metrics(&aws, &lb, &b_tg, regressed, 30, latency(3, 1.0), few_errors(23)).await;
-    put_alb_metrics(&aws, &lb, &c_tg, regressed, 30, latency(4, 1.4), move |i| 4 + few_errors(24)(i)).await;
+    put_alb_metrics(&cw, &lb, &b_tg, healthy, 30, latency(1, 1.0), few_errors(21)).await;
+    put_alb_metrics(&cw, &lb, &c_tg, healthy, 30, latency(2, 1.0), few_errors(22)).await;
+    put_alb_metrics(&cw, &lb, &b_tg, regressed, 30, latency(3, 1.0), few_errors(23)).await;
+    put_alb_metrics(&cw, &lb, &c_tg, regressed, 30, latency(4, 1.4), move |i| 4 + few_errors(24)(i)).await;
 
     // The regressed half hour, through the library.
     let bad = run_analysis(&aws, &id, &between(regressed, regressed + 1800)).await.expect("analysis");
@@ -568,7 +576,7 @@ async fn cloudwatch_analysis_fails_a_regressed_canary_and_passes_a_healthy_one()
     let active_ms = events.iter().find(|e| e.step == "add-listener-rule" && e.detail.contains("traffic shifted")).expect("activation").at_ms;
     let at = |secs: i64| {
         let mut a = aws.clone();
-        a.clock = Arc::new(ManualClock::at_secs(secs));
+        a.ports.clock = Arc::new(ManualClock::at_secs(secs));
         a
     };
     let e = run_analysis(&at(active_ms / 1000 + 20), &id, &AnalysisRequest::default()).await.unwrap_err();
@@ -588,7 +596,7 @@ async fn cloudwatch_analysis_fails_a_regressed_canary_and_passes_a_healthy_one()
     let req = AnalysisRequest {
         source: SourceChoice::Auto,
         canary_config: Some(cfg.clone()),
-        thresholds: Some(aviary_shared::judge::ScoreThresholds::new(40.0, 50.0).unwrap()),
+        thresholds: Some(ScoreThresholds::new(40.0, 50.0).unwrap()),
         ..between(regressed, regressed + 1800)
     };
     let own = run_analysis(&aws, &id, &req).await.unwrap();
@@ -630,13 +638,13 @@ async fn put_active(h: &Harness, id: &str, with_target_groups: bool) {
         execution_arn: None,
         teardown_execution_arn: None,
     };
-    h.rt.aws.store().create(&d).await.expect("record");
+    h.rt.ports.store.create(&d).await.expect("record");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_analysis_and_every_refusal() {
     let h = harness(None).await;
-    let aws = with_cloudwatch_bridge(&h).await;
+    let (aws, _) = with_cloudwatch_bridge(&h).await;
     let fake = FakePrometheus::start().await;
     let id = "web-0a1b2c3d4e";
     put_active(&h, id, true).await;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aviary_local::api_server::ApiServer;
-use aviary_shared::status::Status;
+use aviary_core::status::Status;
 use serde_json::{json, Value};
 
 use api_support::{fast, start, Api};

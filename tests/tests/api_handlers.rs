@@ -1,5 +1,5 @@
-//! The `api` Lambda handler, route by route, against the emulated AWS: the handler is called
-//! with API Gateway payload-2.0 events exactly as the Lambda runtime calls it; deployments run
+//! The `api` Lambda, route by route, against the emulated AWS: the router is called with API
+//! Gateway payload-2.0 events through `lambda_http`, exactly as the Lambda runtime calls it; deployments run
 //! the real workflow (local Step Functions with the real handlers). Every refused request is
 //! checked to have written nothing and to have left the listener's rules as they were.
 
@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aviary_local::runtime::LocalOptions;
-use aviary_shared::aws::health::TargetHealthSource;
-use aviary_shared::ids::deployment_id_for_request;
-use aviary_shared::model::Deployment;
-use aviary_shared::status::Status;
-use aviary_shared::steps::{GroupHealth, TargetState};
-use aviary_shared::StepError;
+use aviary_core::ids::deployment_id_for_request;
+use aviary_core::model::Deployment;
+use aviary_core::status::Status;
+use aviary_core::steps::{GroupHealth, TargetState};
+use aviary_core::StepError;
+use aviary_ports::{ArtifactStore, TargetHealthSource};
 use serde_json::{json, Value};
 
 use api_support::{call, canary_rule, event, fast, invoke, start, Api, CALLER};
@@ -56,16 +56,13 @@ async fn create_refuses_what_admission_refuses_and_writes_nothing() {
         assert!(!a.body["message"].as_str().unwrap().is_empty());
     }
     // Not a tarball: the checker streams it and names the field.
-    aviary_shared::aws::artifacts::Artifacts::new(api.rt.aws.s3.clone())
-        .put(&api.rt.names.bucket, "canaries/web/canary.tar", vec![7u8; 4096])
-        .await
-        .unwrap();
+    api.rt.artifacts.put("canaries/web/canary.tar", vec![7u8; 4096]).await.unwrap();
     let a = call(&api, "POST", "/deployments", Some(json!({ "spec": spec }))).await;
     assert_eq!((a.status, a.fields()), (400, vec!["spec.artifacts.canaryTarball".to_string()]), "{a:?}");
 
     assert_eq!(api.deployment_count().await, 0, "a refused request must not be recorded");
     assert_eq!(api.aviary_rules().await, 0);
-    assert!(api.rt.elb().aviary_target_groups().await.unwrap().is_empty());
+    assert!(api.rt.ports.router.aviary_target_groups().await.unwrap().is_empty());
     assert_eq!(api.rt.rules(&api.env.listener_arn).await.unwrap(), api.rules_before, "the listener must be untouched");
 }
 
@@ -214,7 +211,7 @@ async fn record_in(api: &Api, template: &Deployment, status: Status) -> String {
     d.id = id.clone();
     d.status = status;
     d.version = 0;
-    api.rt.aws.store().create(&d).await.unwrap();
+    api.rt.ports.store.create(&d).await.unwrap();
     id
 }
 
@@ -270,7 +267,7 @@ async fn traffic_changes_only_an_active_canary_and_only_with_valid_values() {
 
     // Every other status: 409 with the status named, and the rule untouched.
     let during = api.rt.rules(&api.env.listener_arn).await.unwrap();
-    let current = api.rt.aws.store().require(&d.id).await.unwrap();
+    let current = api.rt.ports.deployments().require(&d.id).await.unwrap();
     for status in Status::ALL.into_iter().filter(|s| *s != Status::Active) {
         let id = record_in(&api, &current, status).await;
         let a = call(&api, "PATCH", &format!("/deployments/{id}/traffic"), Some(json!({"trafficPercent": 20}))).await;

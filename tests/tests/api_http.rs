@@ -7,7 +7,7 @@ mod api_support;
 use std::time::Duration;
 
 use aviary_local::api_server::{ApiServer, LOCAL_CALLER};
-use aviary_shared::status::Status;
+use aviary_core::status::Status;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -73,7 +73,7 @@ async fn a_canary_lives_and_dies_through_the_http_api() {
     assert_eq!(rule.conditions, vec!["host-header:shop.example.com".to_string(), "query-string:beta=1".to_string()]);
     assert_eq!(rule.stickiness_seconds, Some(60));
     // The user's own rule and the default rule never change.
-    let others = |rs: &[aviary_shared::aws::elb::RuleSnapshot]| rs.iter().filter(|r| r.forward.len() != 3).cloned().collect::<Vec<_>>();
+    let others = |rs: &[aviary_ports::RuleSnapshot]| rs.iter().filter(|r| r.forward.len() != 3).cloned().collect::<Vec<_>>();
     assert_eq!(others(&rules), before);
 
     let (status, events) = json_of(http.get(format!("{}/deployments/{id}/events?limit=500", server.url)).send().await.unwrap()).await;
@@ -159,8 +159,8 @@ async fn http_errors_are_json_with_stable_names() {
     let (s, b) = json_of(r).await;
     assert_eq!((s, b["error"].as_str().unwrap()), (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"));
 
-    // Malformed JSON, sent without a JSON content type (it arrives base64-encoded, as from
-    // API Gateway) and with one.
+    // Malformed JSON, sent without a JSON content type (through API Gateway it would arrive
+    // base64-encoded) and with one.
     for ct in ["application/octet-stream", "application/json"] {
         let (s, b) = json_of(http.post(url("/deployments")).header("content-type", ct).body("{\"spec\":").send().await.unwrap()).await;
         assert_eq!((s, b["fields"][0]["field"].as_str().unwrap()), (StatusCode::BAD_REQUEST, "body"), "{ct}: {b}");

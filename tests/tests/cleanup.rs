@@ -8,22 +8,85 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aviary_shared::aws::ec2::{resolve_ami, Ec2, LaunchRequest};
-use aviary_shared::aws::elb::{tags, Elb};
-use aviary_shared::aws::workflow::{execution_arn, execution_status, start_once};
-use aviary_shared::aws::Aws;
-use aviary_shared::clock::{Clock, ManualClock, SystemClock};
-use aviary_shared::ids::target_group_name;
-use aviary_shared::model::{Deployment, Source};
-use aviary_shared::spec::{parse_and_validate, DeploymentSpec};
-use aviary_shared::status::Status;
+use aviary_core::clock::{Clock, ManualClock, SystemClock};
+use aviary_core::ids::{target_group_name, TAG_DEPLOYMENT_ID, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
+use aviary_core::model::{Deployment, Source};
+use aviary_core::spec::{parse_and_validate, DeploymentSpec, HealthCheck};
+use aviary_core::status::Status;
+use aviary_lifecycle::Ports;
+use aviary_ports::{LaunchRequest, RuleSnapshot, TrafficRouter, WorkflowKind};
 use aviary_tests::{harness, Harness};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig, ProtocolEnum, RuleCondition, Tag,
     TargetTypeEnum,
 };
-use cleanup::restart::candidate_name;
-use cleanup::{run_cleanup, ActionKind, CleanupOptions, CleanupReport};
+use aviary_lifecycle::cleanup::restart::candidate_name;
+use aviary_lifecycle::cleanup::{run_cleanup, ActionKind, CleanupOptions, CleanupReport};
+
+/// Aviary's tags, as the ALB adapter writes them (for resources this test makes by hand).
+fn tags(deployment_id: &str, role: &str) -> Vec<Tag> {
+    vec![
+        Tag::builder().key(TAG_MANAGED_BY).value(TAG_MANAGED_BY_VALUE).build(),
+        Tag::builder().key(TAG_DEPLOYMENT_ID).value(deployment_id).build(),
+        Tag::builder().key(TAG_ROLE).value(role).build(),
+    ]
+}
+
+/// The load balancer, through the router port and (for what the port does not offer, such as
+/// creating resources with arbitrary tags) the SDK client directly.
+struct Elb {
+    client: aws_sdk_elasticloadbalancingv2::Client,
+    router: Arc<dyn TrafficRouter>,
+}
+
+impl Elb {
+    async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, aviary_core::StepError> {
+        let out = self.client.describe_target_health().target_group_arn(tg).send().await.expect("DescribeTargetHealth");
+        Ok(out.target_health_descriptions().iter().filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string)).collect())
+    }
+    async fn create_target_group(&self, name: &str, vpc: &str, port: u16, hc: &HealthCheck, _hc_port: u16, tags: Vec<Tag>) -> Result<String, aviary_core::StepError> {
+        let out = self
+            .client
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(i32::from(port))
+            .vpc_id(vpc)
+            .target_type(TargetTypeEnum::Instance)
+            .health_check_path(&hc.path)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .expect("CreateTargetGroup");
+        Ok(out.target_groups()[0].target_group_arn().unwrap().to_string())
+    }
+    async fn rule_snapshots(&self, listener: &str) -> Result<Vec<RuleSnapshot>, aviary_core::StepError> {
+        self.router.rules(listener).await
+    }
+    async fn describe_rule(&self, arn: &str) -> Result<Option<RuleSnapshot>, aviary_core::StepError> {
+        self.router.describe_rule(arn).await
+    }
+    async fn delete_rule(&self, arn: &str) -> Result<bool, aviary_core::StepError> {
+        self.router.delete_rule(arn).await
+    }
+    async fn register(&self, tg: &str, instance: &str, port: u16) -> Result<(), aviary_core::StepError> {
+        self.router.register(tg, instance, port).await
+    }
+}
+
+trait ElbOf {
+    fn elb(&self) -> Elb;
+    fn ec2_client(&self) -> aws_sdk_ec2::Client;
+}
+
+impl ElbOf for aviary_local::runtime::LocalRuntime {
+    fn elb(&self) -> Elb {
+        Elb { client: aws_sdk_elasticloadbalancingv2::Client::new(&self.config), router: self.ports.router.clone() }
+    }
+    fn ec2_client(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.config)
+    }
+}
 
 const AMI_PARAMETER: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
 
@@ -35,8 +98,8 @@ fn dry() -> CleanupOptions {
     CleanupOptions { dry_run: true, ..Default::default() }
 }
 
-async fn sweep(aws: &Aws, opts: &CleanupOptions) -> CleanupReport {
-    let report = run_cleanup(aws, opts).await.expect("cleanup sweep");
+async fn sweep(ports: &Ports, opts: &CleanupOptions) -> CleanupReport {
+    let report = run_cleanup(ports, opts).await.expect("cleanup sweep");
     assert!(report.errors.is_empty(), "listing errors: {:?}", report.errors);
     report
 }
@@ -49,11 +112,9 @@ fn summary(r: &CleanupReport) -> BTreeSet<(String, String, String, bool)> {
         .collect()
 }
 
-/// The handlers' clients, but with the clock at `secs`.
-fn at(aws: &Aws, secs: i64) -> Aws {
-    let mut aws = aws.clone();
-    aws.clock = Arc::new(ManualClock::at_secs(secs));
-    aws
+/// The handlers' ports, but with the clock at `secs`.
+fn at(ports: &Ports, secs: i64) -> Ports {
+    ports.clone().with_clock(Arc::new(ManualClock::at_secs(secs)))
 }
 
 fn spec(h: &Harness) -> DeploymentSpec {
@@ -67,7 +128,7 @@ async fn put_record(h: &Harness, id: &str, status: Status, updated_at: i64, expi
     d.status = status;
     d.version = 1;
     f(&mut d);
-    h.rt.aws.store().create(&d).await.expect("record");
+    h.rt.ports.deployments().create(&d).await.expect("record");
 }
 
 /// Aviary-tagged resources for `id`, made the way the lifecycle makes them.
@@ -89,23 +150,23 @@ impl Made {
 }
 
 async fn tagged_resources(h: &Harness, id: &str) -> Made {
-    let ec2 = Ec2::new(h.rt.aws.ec2.clone());
+    let ec2 = h.rt.ports.compute.clone();
     let elb = h.rt.elb();
     let monitor = ec2.ensure_security_group(id, "monitor", &h.env.vpc_id, "orphan test monitor").await.unwrap();
     let app = ec2.ensure_security_group(id, "app", &h.env.vpc_id, "orphan test app").await.unwrap();
     // The app group admits the monitor group, as provision does: the monitor group cannot go first.
-    ec2.allow_ingress(&app, &[aviary_shared::aws::ec2::Ingress::FromGroup { port: 8080, group_id: monitor.clone() }]).await.unwrap();
-    let ami = resolve_ami(&h.rt.aws.ssm, AMI_PARAMETER).await.unwrap();
+    ec2.allow_ingress(&app, &[aviary_ports::Ingress::FromGroup { port: 8080, group_id: monitor.clone() }]).await.unwrap();
+    let ami = h.rt.ports.compute.resolve_image(AMI_PARAMETER).await.unwrap();
     let instance = ec2
         .ensure_instance(&LaunchRequest {
-            deployment_id: id,
-            role: "canary",
-            ami_id: &ami,
-            instance_type: "t4g.small",
-            subnet_id: &h.env.subnet_ids[0],
-            security_group_id: &app,
-            instance_profile: &h.rt.names.instance_profile,
-            user_data: "#!/bin/sh\n",
+            deployment_id: id.into(),
+            role: "canary".into(),
+            image_id: ami,
+            instance_type: "t4g.small".into(),
+            subnet_id: h.env.subnet_ids[0].clone(),
+            security_group_id: app.clone(),
+            instance_profile: h.rt.names.instance_profile.clone(),
+            user_data: "#!/bin/sh\n".into(),
         })
         .await
         .unwrap()
@@ -137,11 +198,7 @@ fn fixed_response() -> Action {
 }
 
 async fn create_rule(h: &Harness, listener: &str, priority: i32, path: &str, action: Action, tags: Option<Vec<Tag>>) -> String {
-    let out = h
-        .rt
-        .aws
-        .elb
-        .create_rule()
+    let out = h.rt.elb().client.create_rule()
         .listener_arn(listener)
         .priority(priority)
         .conditions(path_rule(path))
@@ -162,7 +219,7 @@ async fn production(h: &Harness) -> (Vec<String>, Vec<(String, String)>) {
 }
 
 async fn instance_states(h: &Harness, ids: &[String]) -> Vec<(String, String)> {
-    let out = h.rt.aws.ec2.describe_instances().set_instance_ids(Some(ids.to_vec())).send().await.unwrap();
+    let out = h.rt.ec2_client().describe_instances().set_instance_ids(Some(ids.to_vec())).send().await.unwrap();
     let mut v: Vec<(String, String)> = out
         .reservations()
         .iter()
@@ -174,11 +231,11 @@ async fn instance_states(h: &Harness, ids: &[String]) -> Vec<(String, String)> {
 }
 
 async fn target_group_exists(h: &Harness, arn: &str) -> bool {
-    h.rt.aws.elb.describe_target_groups().target_group_arns(arn).send().await.is_ok_and(|o| !o.target_groups().is_empty())
+    h.rt.elb().client.describe_target_groups().target_group_arns(arn).send().await.is_ok_and(|o| !o.target_groups().is_empty())
 }
 
 async fn security_group_exists(h: &Harness, id: &str) -> bool {
-    h.rt.aws.ec2.describe_security_groups().group_ids(id).send().await.is_ok_and(|o| !o.security_groups().is_empty())
+    h.rt.ec2_client().describe_security_groups().group_ids(id).send().await.is_ok_and(|o| !o.security_groups().is_empty())
 }
 
 async fn assert_still_there(h: &Harness, m: &Made) {
@@ -198,15 +255,15 @@ async fn an_expired_canary_is_torn_down_and_the_listener_restored() {
     let prod_before = production(&h).await;
 
     // Before its TTL: nothing to do.
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert!(r.actions.is_empty(), "{:#?}", r.actions);
 
-    let later = at(&h.rt.aws, d.expires_at);
+    let later = at(&h.rt.ports, d.expires_at);
     let events_before = h.rt.events(&id).await.unwrap().len();
     let r = sweep(&later, &dry()).await;
     assert_eq!(summary(&r), BTreeSet::from([("Expired".into(), id.clone(), String::new(), false)]));
     assert!(r.actions[0].detail.starts_with("dry run"), "{}", r.actions[0].detail);
-    assert_eq!(h.rt.aws.store().require(&id).await.unwrap().status, Status::Active, "a dry run changes nothing");
+    assert_eq!(h.rt.ports.deployments().require(&id).await.unwrap().status, Status::Active, "a dry run changes nothing");
     assert_eq!(h.rules_now().await.len(), h.rules_before.len() + 1);
     assert_eq!(h.rt.events(&id).await.unwrap().len(), events_before, "a dry run writes no events");
 
@@ -238,12 +295,12 @@ async fn a_deployment_stuck_provisioning_is_failed_and_torn_down() {
     put_record(&h, fresh, Status::Provisioning, now() - 60, now() + 3600, |_| {}).await;
     let prod_before = production(&h).await;
 
-    let r = sweep(&h.rt.aws, &dry()).await;
+    let r = sweep(&h.rt.ports, &dry()).await;
     assert_eq!(summary(&r), BTreeSet::from([("Stuck".into(), stuck.to_string(), String::new(), false)]), "{:#?}", r.actions);
-    assert_eq!(h.rt.aws.store().require(stuck).await.unwrap().status, Status::Provisioning);
+    assert_eq!(h.rt.ports.deployments().require(stuck).await.unwrap().status, Status::Provisioning);
     assert_still_there(&h, &made).await;
 
-    let r = sweep(&h.rt.aws, &opts).await;
+    let r = sweep(&h.rt.ports, &opts).await;
     assert_eq!(summary(&r), BTreeSet::from([("Stuck".into(), stuck.to_string(), String::new(), true)]), "{:#?}", r.actions);
     let d = h.wait_final(stuck).await;
     assert_eq!(d.status, Status::Failed, "a deploy that never finished is a failure");
@@ -251,29 +308,28 @@ async fn a_deployment_stuck_provisioning_is_failed_and_torn_down() {
     h.rt.sfn.wait_idle().await;
     h.assert_nothing_left(stuck).await;
     assert_eq!(production(&h).await, prod_before);
-    assert_eq!(h.rt.aws.store().require(fresh).await.unwrap().status, Status::Provisioning, "a recent deploy is left alone");
+    assert_eq!(h.rt.ports.deployments().require(fresh).await.unwrap().status, Status::Provisioning, "a recent deploy is left alone");
 
-    let r = sweep(&h.rt.aws, &opts).await;
+    let r = sweep(&h.rt.ports, &opts).await;
     assert!(r.actions.is_empty(), "{:#?}", r.actions);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teardown_nobody_is_running_is_started_again() {
     let h = harness(None).await;
-    let sm = h.rt.aws.settings.teardown_state_machine_arn.clone();
-    let gave_up = "web-9a7e000003";
+        let gave_up = "web-9a7e000003";
     let never = "web-4e7e000004";
 
     // A teardown execution that ended without finishing: it ran before the record existed and
     // failed (DeploymentNotFound is not retried).
-    let first = start_once(&h.rt.aws.sfn, &sm, &candidate_name(gave_up, 0), &serde_json::json!({"deploymentId": gave_up})).await.unwrap();
+    let first = h.rt.ports.workflow.start_once(WorkflowKind::Teardown, &candidate_name(gave_up, 0), &serde_json::json!({"deploymentId": gave_up})).await.unwrap();
     for _ in 0..200 {
-        if execution_status(&h.rt.aws.sfn, &first).await.unwrap().as_deref() != Some("RUNNING") {
+        if h.rt.ports.workflow.execution_status(&first).await.unwrap().as_deref() != Some("RUNNING") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(execution_status(&h.rt.aws.sfn, &first).await.unwrap().as_deref(), Some("FAILED"));
+    assert_eq!(h.rt.ports.workflow.execution_status(&first).await.unwrap().as_deref(), Some("FAILED"));
     let made = [tagged_resources(&h, gave_up).await, tagged_resources(&h, never).await];
     put_record(&h, gave_up, Status::TearingDown, now() - 60, now() + 3600, |d| {
         made[0].record_in(d);
@@ -283,7 +339,7 @@ async fn a_teardown_nobody_is_running_is_started_again() {
     // And one whose teardown was requested but never started (a crash in between).
     put_record(&h, never, Status::TearingDown, now() - 60, now() + 3600, |d| made[1].record_in(d)).await;
 
-    let r = sweep(&h.rt.aws, &dry()).await;
+    let r = sweep(&h.rt.ports, &dry()).await;
     let expected = |done| {
         BTreeSet::from([("Stuck".into(), gave_up.to_string(), String::new(), done), ("Stuck".into(), never.to_string(), String::new(), done)])
     };
@@ -292,18 +348,18 @@ async fn a_teardown_nobody_is_running_is_started_again() {
         assert_still_there(&h, m).await;
     }
 
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert_eq!(summary(&r), expected(true), "{:#?}", r.actions);
     for (id, n) in [(gave_up, 1), (never, 0)] {
         let d = h.wait_final(id).await;
         assert_eq!(d.status, Status::Destroyed, "{id}");
-        assert_eq!(d.teardown_execution_arn, Some(execution_arn(&sm, &candidate_name(id, n))), "{id}: execution name");
+        assert_eq!(d.teardown_execution_arn, Some(h.rt.ports.workflow.execution_id(WorkflowKind::Teardown, &candidate_name(id, n)).unwrap()), "{id}: execution name");
         h.rt.sfn.wait_idle().await;
         h.assert_nothing_left(id).await;
     }
     assert!(h.rt.events(gave_up).await.unwrap().iter().any(|e| e.step == "cleanup" && e.detail.contains("started again")));
 
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert!(r.actions.is_empty(), "{:#?}", r.actions);
 }
 
@@ -311,8 +367,8 @@ async fn a_teardown_nobody_is_running_is_started_again() {
 async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_touched() {
     let h = harness(None).await;
     let elb = h.rt.elb();
-    let ec2 = Ec2::new(h.rt.aws.ec2.clone());
-    let store = h.rt.aws.store();
+    let ec2 = h.rt.ports.compute.clone();
+    let store = h.rt.ports.deployments();
 
     // A deployment id with no record: rule, target group, instance, two security groups.
     let ghost = "web-0a0a0a0a01";
@@ -320,11 +376,7 @@ async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_tou
     let ghost_rule = create_rule(&h, &h.env.listener_arn, 50, "/ghost/*", forward_to(&ghost_made.target_group), Some(tags(ghost, "rule"))).await;
 
     // Another load balancer, not named in any spec: a user's rule and an orphaned Aviary rule.
-    let other_lb = h
-        .rt
-        .aws
-        .elb
-        .create_load_balancer()
+    let other_lb = h.rt.elb().client.create_load_balancer()
         .name("other-alb")
         .set_subnets(Some(h.env.subnet_ids.clone()))
         .send()
@@ -334,11 +386,7 @@ async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_tou
         .load_balancer_arn()
         .unwrap()
         .to_string();
-    let other_listener = h
-        .rt
-        .aws
-        .elb
-        .create_listener()
+    let other_listener = h.rt.elb().client.create_listener()
         .load_balancer_arn(&other_lb)
         .protocol(ProtocolEnum::Http)
         .port(8080)
@@ -370,17 +418,13 @@ async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_tou
         .create_target_group(&target_group_name(ghost, "baseline"), &h.env.vpc_id, 8080, &spec(&h).health_check, 8080, vec![])
         .await
         .unwrap();
-    let half_tagged = h
-        .rt
-        .aws
-        .elb
-        .create_target_group()
+    let half_tagged = h.rt.elb().client.create_target_group()
         .name("half-tagged")
         .protocol(ProtocolEnum::Http)
         .port(8080)
         .vpc_id(&h.env.vpc_id)
         .target_type(TargetTypeEnum::Instance)
-        .tags(Tag::builder().key(aviary_shared::ids::TAG_DEPLOYMENT_ID).value(ghost).build())
+        .tags(Tag::builder().key(TAG_DEPLOYMENT_ID).value(ghost).build())
         .send()
         .await
         .unwrap()
@@ -390,8 +434,7 @@ async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_tou
         .to_string();
     let user_sg = h
         .rt
-        .aws
-        .ec2
+        .ec2_client()
         .create_security_group()
         .group_name(format!("aviary-{ghost}-lookalike"))
         .description("not Aviary's")
@@ -420,14 +463,14 @@ async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_tou
         s
     };
 
-    let r = sweep(&h.rt.aws, &dry()).await;
+    let r = sweep(&h.rt.ports, &dry()).await;
     assert_eq!(summary(&r), expected(false), "{:#?}", r.actions);
     assert_still_there(&h, &ghost_made).await;
     assert!(elb.describe_rule(&ghost_rule).await.unwrap().is_some() && elb.describe_rule(&lost_rule).await.unwrap().is_some());
     assert!(target_group_exists(&h, &gone_tg).await);
     assert!(h.rt.events(ghost).await.unwrap().is_empty(), "a dry run writes no events");
 
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert_eq!(summary(&r), expected(true), "{:#?}", r.actions);
     // Orphans gone, by tag, everywhere.
     assert_eq!(h.rules_now().await, h.rules_before, "the production listener is back to the user's rules");
@@ -449,7 +492,7 @@ async fn orphans_are_found_by_tag_on_every_load_balancer_and_nothing_else_is_tou
     assert!(events.iter().any(|e| e.step == "cleanup" && e.detail.contains(&ghost_rule)), "{events:#?}");
     assert!(events.iter().any(|e| e.step == "cleanup" && e.detail.starts_with("orphaned resources removed")), "{events:#?}");
 
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert!(r.actions.is_empty(), "a second sweep finds nothing: {:#?}", r.actions);
 }
 
@@ -459,11 +502,7 @@ async fn an_orphan_group_a_user_rule_still_forwards_to_is_left_alone() {
     let ghost = "web-0e0e0e0e05";
     let made = tagged_resources(&h, ghost).await;
     // The user pointed a rule of their own at the orphaned group: it carries their traffic.
-    let user_rule = h
-        .rt
-        .aws
-        .elb
-        .create_rule()
+    let user_rule = h.rt.elb().client.create_rule()
         .listener_arn(&h.env.listener_arn)
         .priority(20)
         .conditions(path_rule("/beta/*"))
@@ -477,7 +516,7 @@ async fn an_orphan_group_a_user_rule_still_forwards_to_is_left_alone() {
         .to_string();
     let rules_with_user_rule = h.rules_now().await;
 
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert!(!r.actions.is_empty() && r.actions.iter().all(|a| a.kind == ActionKind::Orphan && !a.done), "{:#?}", r.actions);
     assert!(r.actions.iter().all(|a| a.detail.contains(&user_rule)), "the report names the rule in the way: {:#?}", r.actions);
     assert_still_there(&h, &made).await;
@@ -485,8 +524,8 @@ async fn an_orphan_group_a_user_rule_still_forwards_to_is_left_alone() {
     assert_eq!(h.rules_now().await, rules_with_user_rule);
 
     // Once the user's rule is gone, the next sweep removes everything.
-    Elb::new(h.rt.aws.elb.clone()).delete_rule(&user_rule).await.unwrap();
-    let r = sweep(&h.rt.aws, &CleanupOptions::default()).await;
+    h.rt.elb().delete_rule(&user_rule).await.unwrap();
+    let r = sweep(&h.rt.ports, &CleanupOptions::default()).await;
     assert!(r.actions.len() == 4 && r.actions.iter().all(|a| a.done), "{:#?}", r.actions);
     h.assert_nothing_left(ghost).await;
 }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aviary_local::invoker::{Fault, FaultTiming};
-use aviary_shared::aws::health::{ElbTargetHealth, OverrideHealth, TargetHealthSource};
-use aviary_shared::lifecycle::destroy::request_teardown;
-use aviary_shared::status::Status;
-use aviary_shared::steps::GroupHealth;
-use aviary_shared::StepError;
+use aviary_aws::elb::AlbTargetHealth;
+use aviary_ports::{OverrideHealth, TargetHealthSource};
+use aviary_lifecycle::destroy::request_teardown;
+use aviary_core::status::Status;
+use aviary_core::steps::GroupHealth;
+use aviary_core::StepError;
 use aviary_tests::harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,13 +30,13 @@ async fn deploy_shift_traffic_and_teardown_restore_the_listener_exactly() {
     assert_eq!(ours.conditions, vec!["http-request-method:GET,HEAD"]);
     assert!(d.monitoring.is_some(), "monitoring links recorded");
 
-    let d = request_teardown(&h.rt.aws, &id, "test done").await.unwrap();
+    let d = request_teardown(&h.rt.ports, &id, "test done").await.unwrap();
     assert_eq!(d.status, Status::TearingDown);
     let d = h.wait_final(&id).await;
     assert_eq!(d.status, Status::Destroyed);
     h.assert_nothing_left(&id).await;
     // Idempotent: destroying again changes nothing and does not fail.
-    assert_eq!(request_teardown(&h.rt.aws, &id, "again").await.unwrap().status, Status::Destroyed);
+    assert_eq!(request_teardown(&h.rt.ports, &id, "again").await.unwrap().status, Status::Destroyed);
     let events = h.rt.events(&id).await.unwrap();
     let steps: Vec<&str> = events.iter().map(|e| e.step.as_str()).collect();
     for s in ["admission", "provision", "register-targets", "add-listener-rule", "check-health", "destroy", "teardown"] {
@@ -87,7 +88,7 @@ async fn transient_lambda_errors_are_retried_not_failed() {
     let id = h.upload("web").await;
     let d = h.rt.wait_for(&id, "ACTIVE", std::time::Duration::from_secs(60), |s| s == Status::Active || s.is_final()).await.unwrap();
     assert_eq!(d.status, Status::Active);
-    request_teardown(&h.rt.aws, &id, "done").await.unwrap();
+    request_teardown(&h.rt.ports, &id, "done").await.unwrap();
     assert_eq!(h.wait_final(&id).await.status, Status::Destroyed);
     h.assert_nothing_left(&id).await;
 }
@@ -97,13 +98,13 @@ async fn transient_lambda_errors_are_retried_not_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unhealthy_targets_never_get_traffic_and_fail_at_the_deadline() {
     let h = harness(None).await;
-    let clock = aviary_shared::clock::ManualClock::at_secs(aviary_shared::clock::Clock::now_secs(&aviary_shared::clock::SystemClock));
+    let clock = aviary_core::clock::ManualClock::at_secs(aviary_core::clock::Clock::now_secs(&aviary_core::clock::SystemClock));
     let health: Arc<dyn TargetHealthSource> = Arc::new(OverrideHealth {
-        inner: ElbTargetHealth::new(h.rt.aws.elb.clone()),
+        inner: AlbTargetHealth::from_conf(&h.rt.config),
         state: "unhealthy".into(),
         reason: Some("Target.FailedHealthChecks".into()),
     });
-    // Swap the handlers' health source and clock (the invoker shares `rt.aws`'s Arc fields).
+    // Swap the handlers' health source and clock (the invoker gets the new ports).
     let mut rt = h;
     rt.rt.set_health_and_clock(health, Arc::new(clock.clone()));
     let id = rt.upload("web").await;
@@ -129,7 +130,7 @@ async fn unhealthy_targets_never_get_traffic_and_fail_at_the_deadline() {
 /// Healthy at the check, unhealthy a moment later when traffic would move: the shift is
 /// refused (TargetsNotHealthy), the workflow goes back to waiting, and shifts once healthy.
 struct Flaky {
-    inner: ElbTargetHealth,
+    inner: AlbTargetHealth,
     calls: AtomicU32,
 }
 
@@ -151,15 +152,15 @@ impl TargetHealthSource for Flaky {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_never_moves_onto_a_group_that_just_turned_unhealthy() {
     let mut h = harness(None).await;
-    let flaky = Arc::new(Flaky { inner: ElbTargetHealth::new(h.rt.aws.elb.clone()), calls: AtomicU32::new(0) });
-    h.rt.set_health_and_clock(flaky.clone(), Arc::new(aviary_shared::clock::SystemClock));
+    let flaky = Arc::new(Flaky { inner: AlbTargetHealth::from_conf(&h.rt.config), calls: AtomicU32::new(0) });
+    h.rt.set_health_and_clock(flaky.clone(), Arc::new(aviary_core::clock::SystemClock));
     let id = h.upload("web").await;
     let d = h.rt.wait_for(&id, "ACTIVE", std::time::Duration::from_secs(60), |s| s == Status::Active || s.is_final()).await.unwrap();
     assert_eq!(d.status, Status::Active);
     let events = h.rt.events(&id).await.unwrap();
     assert!(events.iter().any(|e| e.step == "add-listener-rule" && e.detail.contains("TargetsNotHealthy")), "refused shift logged");
     assert!(flaky.calls.load(Ordering::SeqCst) >= 6);
-    request_teardown(&h.rt.aws, &id, "done").await.unwrap();
+    request_teardown(&h.rt.ports, &id, "done").await.unwrap();
     assert_eq!(h.wait_final(&id).await.status, Status::Destroyed);
     h.assert_nothing_left(&id).await;
 }
@@ -170,11 +171,11 @@ async fn traffic_never_moves_onto_a_group_that_just_turned_unhealthy() {
 async fn destroy_during_the_health_wait_wins_cleanly() {
     let mut h = harness(None).await;
     let health: Arc<dyn TargetHealthSource> =
-        Arc::new(OverrideHealth { inner: ElbTargetHealth::new(h.rt.aws.elb.clone()), state: "initial".into(), reason: None });
-    h.rt.set_health_and_clock(health, Arc::new(aviary_shared::clock::SystemClock));
+        Arc::new(OverrideHealth { inner: AlbTargetHealth::from_conf(&h.rt.config), state: "initial".into(), reason: None });
+    h.rt.set_health_and_clock(health, Arc::new(aviary_core::clock::SystemClock));
     let id = h.upload("web").await;
     h.rt.wait_for(&id, "WAITING_HEALTHY", std::time::Duration::from_secs(60), |s| s == Status::WaitingHealthy).await.unwrap();
-    request_teardown(&h.rt.aws, &id, "changed my mind").await.unwrap();
+    request_teardown(&h.rt.ports, &id, "changed my mind").await.unwrap();
     let d = h.wait_final(&id).await;
     assert_eq!(d.status, Status::Destroyed);
     h.rt.sfn.wait_idle().await;

@@ -22,16 +22,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use aviary_shared::ids::{canary_prefix, deployment_id_for_request, deployment_id_for_upload, SPEC_FILE};
-use aviary_shared::model::{Deployment, Source};
-use aviary_shared::spec::{parse_and_validate, DeploymentSpec};
-use aviary_shared::status::Status;
-use aviary_shared::tarball::{check_reader, ImageSummary, Layout, Limits};
+use aviary_core::ids::{canary_prefix, deployment_id_for_request, deployment_id_for_upload, SPEC_FILE};
+use aviary_core::model::{Deployment, Source};
+use aviary_core::spec::{parse_and_validate, DeploymentSpec};
+use aviary_core::status::Status;
+use aviary_docker_save::{check_reader, ImageSummary, Layout, Limits};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::cli::{ApiArgs, DeployArgs};
-use crate::client::{ApiDeployment, Client, UploadFile, UploadTarget};
+use aviary_client::{ApiDeployment, Client, UploadFile, UploadTarget};
 use crate::commands::{connect, Ctx};
 use crate::error::CliError;
 use crate::output::{bytes, interactive, key_values, percent, print_json, weights_table, Progress, ProgressHandle};
@@ -444,7 +444,7 @@ fn finish(d: ApiDeployment, ctx: Ctx) -> Result<u8, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::tarball::{build_image, BuildOptions};
+    use aviary_docker_save::{build_image, BuildOptions};
 
     pub(crate) fn write_dir(dir: &Path, spec: serde_json::Value) {
         std::fs::create_dir_all(dir).unwrap();

@@ -1,8 +1,8 @@
-//! `aviary judge <config.json> <data.json>`: the offline judge (`aviary_shared::judge`). A
+//! `aviary judge <config.json> <data.json>`: the offline judge (`aviary_judge`). A
 //! stable interface for outside checks: the JSON report on stdout (default) or a table, and
 //! the verdict as the exit code — 0 Pass, 1 Marginal, 2 Fail; 4 when an input is unreadable.
 
-use aviary_shared::judge::{judge, parse_config, parse_data, ScoreThresholds, Verdict};
+use aviary_judge::{judge, parse_config, parse_data, ScoreThresholds, Verdict};
 
 use crate::cli::{JudgeArgs, JudgeFormat};
 use crate::commands::Ctx;

@@ -21,7 +21,7 @@ use crate::cli::{default_state_file, LocalUpArgs};
 use crate::commands::Ctx;
 use crate::error::CliError;
 use crate::output::{key_values, print_json, Table};
-use cleanup::{ActionKind, CleanupOptions, CleanupReport};
+use aviary_lifecycle::cleanup::{ActionKind, CleanupOptions, CleanupReport};
 
 /// What `aviary local up` writes to its state file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -48,7 +48,7 @@ pub struct LocalState {
 /// Runs the cleanup function once against the local stack.
 async fn run_cleanup(rt: &LocalRuntime, dry_run: bool) -> Result<CleanupReport, String> {
     let opts = CleanupOptions { dry_run, ..Default::default() };
-    cleanup::run_cleanup(&rt.aws, &opts).await.map_err(|e| e.to_string())
+    aviary_lifecycle::cleanup::run_cleanup(&rt.ports, &opts).await.map_err(|e| e.to_string())
 }
 
 /// One line about a sweep, or None when it found nothing.

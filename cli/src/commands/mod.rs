@@ -1,10 +1,12 @@
 //! One module per command. Each returns the exit code of a successful run (0, or the judge's
 //! verdict code) or a [`CliError`] whose [`CliError::exit_code`] the process exits with.
 
+#[cfg(feature = "local")]
 pub mod demo;
 pub mod deploy;
 pub mod destroy;
 pub mod judge;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod render;
 pub mod show;
@@ -13,9 +15,9 @@ pub mod traffic;
 use aws_config::BehaviorVersion;
 
 use crate::cli::ApiArgs;
-use crate::client::Client;
+use aviary_client::Client;
 use crate::error::CliError;
-use crate::sign::{is_loopback, region_from_host, Signer};
+use aviary_client::sigv4::{is_loopback, region_from_host, Signer};
 
 /// What every command may look at besides its own arguments.
 #[derive(Debug, Clone, Copy)]

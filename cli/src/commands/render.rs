@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use aviary_shared::ids::{canary_prefix, deployment_id_for_request};
-use aviary_shared::monitoring::{render_all, render_app_user_data, render_monitor_user_data, AppInstanceContext, MonitorContext};
-use aviary_shared::spec::parse_and_validate;
+use aviary_core::ids::{canary_prefix, deployment_id_for_request};
+use aviary_monitoring::{render_all, render_app_user_data, render_monitor_user_data, AppInstanceContext, MonitorContext};
+use aviary_core::spec::parse_and_validate;
 use serde::Serialize;
 
 use crate::cli::RenderArgs;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use aviary_shared::model::{Deployment, Source};
-use aviary_shared::spec::{DeploymentSpec, RuleConditions};
+use aviary_core::model::{Deployment, Source};
+use aviary_core::spec::{DeploymentSpec, RuleConditions};
 
 use crate::cli::{ApiArgs, LsArgs, WaitArgs};
 use crate::commands::{connect, Ctx};
@@ -250,9 +250,9 @@ pub async fn events(id: String, follow: bool, wait: WaitArgs, api: ApiArgs, oute
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use aviary_shared::model::{MonitoringLinks, Resources};
-    use aviary_shared::status::Status;
-    use aviary_shared::traffic::{RuleWeights, WeightedTarget};
+    use aviary_core::model::{MonitoringLinks, Resources};
+    use aviary_core::status::Status;
+    use aviary_core::traffic::{RuleWeights, WeightedTarget};
 
     pub(crate) fn sample(status: Status) -> Deployment {
         let spec: DeploymentSpec = serde_json::from_value(serde_json::json!({

@@ -1,8 +1,8 @@
 //! `aviary traffic <id>`: live traffic control of an ACTIVE canary (`PATCH
 //! /deployments/{id}/traffic`): its share, the rule's conditions, stickiness.
 
-use aviary_shared::lifecycle::traffic::TrafficChange;
-use aviary_shared::spec::{HeaderCondition, QueryStringCondition, RuleConditions, Stickiness};
+use aviary_client::TrafficChange;
+use aviary_core::spec::{HeaderCondition, QueryStringCondition, RuleConditions, Stickiness};
 
 use crate::cli::{ApiArgs, TrafficArgs};
 use crate::commands::{connect, Ctx};

@@ -1,14 +1,14 @@
-//! `analyze`: runs one canary analysis ([`aviary_shared::analysis::run_analysis`]) for
+//! `analyze`: runs one canary analysis ([`aviary_analysis::run_analysis`]) for
 //! `{"deploymentId": "...", ...AnalysisRequest}` and returns the stored record. Errors carry
 //! the stable names of [`AnalysisError::name`] as `errorType` (`DeploymentNotFound`,
 //! `InvalidRequest`, `NotReady`, `MetricSourceError`, or a step error's name).
 //!
-//! `analysisId` may be given to store the analysis under an id the caller chose (e.g. the API
-//! answering 202 before an asynchronous invoke); it must look like one
-//! ([`aviary_shared::analysis::new_analysis_id`]).
+//! `analysisId` may be given to store the analysis under an id the caller chose (e.g. one
+//! handed out before an asynchronous invoke); it must look like one
+//! ([`aviary_analysis::new_analysis_id`]). A taken id is refused (`InvalidRequest` on
+//! `analysisId`), never overwritten.
 
-use aviary_shared::analysis::{run_analysis, AnalysisError, AnalysisRecord, AnalysisRequest};
-use aviary_shared::aws::Aws;
+use aviary_analysis::{run_analysis, AnalysisError, AnalysisPorts, AnalysisRecord, AnalysisRequest};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -41,19 +41,19 @@ impl AnalyzeInput {
     }
 }
 
-pub async fn handler(aws: &Aws, event: LambdaEvent<Value>) -> Result<AnalysisRecord, AnalysisError> {
-    handle(aws, event.payload).await
+pub async fn handler(ports: &AnalysisPorts, event: LambdaEvent<Value>) -> Result<AnalysisRecord, AnalysisError> {
+    handle(ports, event.payload).await
 }
 
-pub async fn handle(aws: &Aws, input: Value) -> Result<AnalysisRecord, AnalysisError> {
+pub async fn handle(ports: &AnalysisPorts, input: Value) -> Result<AnalysisRecord, AnalysisError> {
     let input = AnalyzeInput::from_value(input)?;
-    run_analysis(aws, &input.deployment_id, &input.request).await
+    run_analysis(ports, &input.deployment_id, &input.request).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::analysis::SourceChoice;
+    use aviary_analysis::SourceChoice;
     use lambda_runtime::Diagnostic;
     use serde_json::json;
 
@@ -86,6 +86,29 @@ mod tests {
                 e => panic!("{v}: {e}"),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn handle_analyses_the_named_deployment_through_the_ports() {
+        use std::sync::Arc;
+
+        use aviary_analysis::memory::{MemoryAnalyses, MemoryCloudWatch};
+        use aviary_lifecycle::testing::World;
+
+        let w = World::new();
+        let analyses = MemoryAnalyses::new(w.cloud.clone());
+        let ports = AnalysisPorts::new(w.ports.clone())
+            .with_analyses(Arc::new(analyses.clone()))
+            .with_cloudwatch(Arc::new(MemoryCloudWatch::new(w.cloud.clone())));
+        let e = handle(&ports, json!({"deploymentId": "web-1"})).await.unwrap_err();
+        assert_eq!(e.name(), "DeploymentNotFound");
+        w.active("web-1").await;
+        w.clock.advance_secs(31 * 60);
+        let r = handle(&ports, json!({"deploymentId": "web-1", "analysisId": "an-1800000000000-00ff00", "source": "cloudwatch"}))
+            .await
+            .expect("analysis");
+        assert_eq!((r.analysis_id.as_str(), r.source.as_str(), r.window.points()), ("an-1800000000000-00ff00", "cloudwatch", 30));
+        assert_eq!(analyses.stored("web-1"), vec![r]);
     }
 
     #[test]

@@ -1,55 +1,41 @@
-//! `api`: Aviary's HTTP API behind API Gateway (HTTP API, payload format 2.0, IAM-authorised
-//! with SigV4). A thin layer over the shared core: [`request`] reads the event, [`router`]
-//! names the route, [`validation`] checks every input a user typed, the `routes` modules
-//! call the core (admission, store, traffic, destroy, environment) and [`responses`] shapes
-//! JSON answers and errors.
+//! `api`: Aviary's HTTP API as an axum [`Router`]. On AWS it runs behind API Gateway (HTTP
+//! API, IAM-authorised with SigV4) through `lambda_http`, which turns each payload-2.0 event
+//! into an HTTP request and the answer back; locally `aviary-local` serves the very same
+//! router on 127.0.0.1.
 //!
-//! The handler never fails the invocation: every outcome, including a panic, is an HTTP
-//! answer with a JSON body and a stable `error` name (see [`responses::ApiError`]).
+//! - `routes`: the route table and one module per resource; handlers
+//!   validate what the client sent ([`validation`], [`extract`]), call the core
+//!   (`aviary-lifecycle`, `aviary-analysis`) through [`ApiState`] and shape the answer
+//!   ([`views`], [`reply::Reply`]).
+//! - [`error::ApiError`]: every refusal and failure as JSON with a stable `error` name; what a
+//!   user sent is always a 4xx, never a 500.
+//! - [`context`]: the caller and request id ([`context::Invocation`]) and, on Lambda, the
+//!   stage prefix; [`body`]: the body size cap.
+//!
+//! A bug that panics is not turned into an answer: release builds abort on panic (the
+//! workspace's `panic = "abort"`), the invocation fails and API Gateway answers 500 itself.
+//!
+//! Owns: HTTP shapes (paths, statuses, bodies, headers). Must never hold a use case's logic
+//! or call an SDK beyond presigning uploads ([`presign`]).
 
-pub mod request;
-pub mod responses;
-pub mod router;
+mod app;
+pub mod audit;
+pub mod body;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod presign;
+pub mod reply;
 mod routes;
+pub mod state;
 pub mod validation;
 pub mod views;
 
-use std::convert::Infallible;
+#[cfg(test)]
+mod tests;
 
-use aviary_shared::aws::Aws;
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use lambda_runtime::LambdaEvent;
-
+pub use app::{route_keys, router};
+pub use context::Invocation;
+pub use presign::Presigner;
 pub use routes::{MAX_SPEC_BYTES, MAX_TARBALL_BYTES, MAX_TEXT_ARTIFACT_BYTES, UPLOAD_EXPIRY_SECS};
-
-use request::ApiRequest;
-use responses::ApiError;
-
-/// The Lambda entry point.
-pub async fn handler(aws: &Aws, event: LambdaEvent<ApiGatewayV2httpRequest>) -> Result<ApiGatewayV2httpResponse, Infallible> {
-    Ok(handle(aws, &event.payload).await)
-}
-
-/// Answers one request. Runs the route on its own task so that a bug that panics still
-/// produces a JSON 500 instead of a failed invocation (which API Gateway would turn into an
-/// opaque error).
-pub async fn handle(aws: &Aws, event: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    let (aws, event) = (aws.clone(), event.clone());
-    match tokio::spawn(async move { respond(&aws, &event).await }).await {
-        Ok(response) => response,
-        Err(e) => ApiError::Internal(format!("the request could not be completed ({})", if e.is_panic() { "a bug" } else { "cancelled" })).into(),
-    }
-}
-
-async fn respond(aws: &Aws, event: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-    let result = async {
-        let req = ApiRequest::from_event(event)?;
-        let route = router::resolve(&req.method, &req.path)?;
-        routes::dispatch(aws, &req, route).await
-    }
-    .await;
-    match result {
-        Ok(reply) => reply.into(),
-        Err(e) => e.into(),
-    }
-}
+pub use state::ApiState;

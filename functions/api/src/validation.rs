@@ -1,30 +1,32 @@
-//! Checks of everything a client types — JSON bodies, path ids, query parameters, cursors,
+//! Checks of everything a client types — JSON bodies, path ids, query parameters,
 //! idempotency keys — each failing with a field-level 400, so nothing a user sends can reach
-//! AWS in a shape AWS would refuse (which would surface as a 502) or crash the handler.
+//! the cloud in a shape it would refuse (which would surface as a 502) or crash the handler.
+//! Pure: no I/O, no HTTP types beyond the raw text of the request. Cursors are opaque here;
+//! the store that issued them checks them (a bad one is its `InvalidInput`).
 
 use std::collections::HashMap;
 
-use aviary_shared::aws::store::decode_cursor;
-use aviary_shared::spec::FieldError;
-use aviary_shared::status::Status;
+use aviary_core::spec::FieldError;
+use aviary_core::status::Status;
+use aviary_core::StepError;
 use serde::de::DeserializeOwned;
 
-use crate::request::ApiRequest;
-use crate::responses::ApiError;
+use crate::error::ApiError;
 
 /// Deployment ids are `<name>-<10 hex digits>`; anything of this shape that is not stored is
 /// a 404, anything else a 400.
 pub const MAX_ID_LEN: usize = 64;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
-/// DynamoDB key attributes are at most 2 KiB; hex doubles that.
-const MAX_CURSOR_LEN: usize = 4096;
+/// Longer cursors were never issued by a store (DynamoDB keys are at most 2 KiB; hex doubles that).
+pub const MAX_CURSOR_LEN: usize = 4096;
 
 /// Parses the JSON body into `T`, reporting the JSON path of the first problem (serde stops
 /// at the first one; the spec's own validation then reports all of its problems at once).
-pub fn json_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
-    let Some(bytes) = req.body.as_deref() else {
+/// An empty body counts as none.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
         return Err(ApiError::field("body", "a JSON body is required"));
-    };
+    }
     // serde would also take a JSON array for a struct (fields by position); the API's
     // bodies are objects.
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -132,10 +134,11 @@ pub struct Query<'a> {
 }
 
 impl<'a> Query<'a> {
-    pub fn parse(req: &'a ApiRequest, allowed: &[&str]) -> Result<Query<'a>, ApiError> {
+    /// `pairs` as [`parse_query`] returns them.
+    pub fn parse(pairs: &'a [(String, String)], allowed: &[&str]) -> Result<Query<'a>, ApiError> {
         let mut values = HashMap::new();
         let mut errors = Vec::new();
-        for (k, v) in &req.query {
+        for (k, v) in pairs {
             if !allowed.contains(&k.as_str()) {
                 let known = if allowed.is_empty() { "this route takes no query parameters".to_string() } else { format!("allowed: {}", allowed.join(", ")) };
                 errors.push(FieldError::new(shorten(k), format!("unknown query parameter; {known}")));
@@ -177,67 +180,60 @@ impl<'a> Query<'a> {
     }
 }
 
-fn bad_cursor() -> ApiError {
+/// The answer to a cursor the store did not issue (or issued for another listing).
+pub fn bad_cursor() -> ApiError {
     ApiError::field("cursor", "not a cursor this listing returned (pass `next` from the previous page unchanged)")
 }
 
-/// Decodes a cursor and checks it has exactly the key attributes `expected` (non-empty), so
-/// a forged or mismatched cursor is a 400 here instead of a DynamoDB ValidationException.
-fn cursor_keys(cursor: &str, expected: &[&str]) -> Result<HashMap<String, String>, ApiError> {
-    if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
-        return Err(bad_cursor());
+/// `cursor`: opaque, checked by the store; only its size is checked here.
+pub fn cursor<'a>(q: &Query<'a>) -> Result<Option<&'a str>, ApiError> {
+    match q.get("cursor") {
+        Some(c) if c.is_empty() || c.len() > MAX_CURSOR_LEN => Err(bad_cursor()),
+        other => Ok(other),
     }
-    let key = decode_cursor(cursor).map_err(|_| bad_cursor())?;
-    let map: HashMap<String, String> = key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
-    let mut names: Vec<&str> = map.keys().map(String::as_str).collect();
-    names.sort_unstable();
-    let mut want = expected.to_vec();
-    want.sort_unstable();
-    if names != want || map.values().any(|v| v.is_empty() || v.len() > 1024) {
-        return Err(bad_cursor());
-    }
-    Ok(map)
 }
 
-/// A `GET /deployments` cursor, for the index the listing (with or without `status`) uses.
-pub fn list_cursor(cursor: Option<&str>, status: Option<Status>) -> Result<(), ApiError> {
-    let Some(c) = cursor else { return Ok(()) };
-    let map = match status {
-        Some(s) => {
-            let m = cursor_keys(c, &["pk", "sk", "status", "createdSort"])?;
-            if m.get("status").map(String::as_str) != Some(s.as_str()) {
-                return Err(bad_cursor());
-            }
-            m
-        }
-        None => {
-            let m = cursor_keys(c, &["pk", "sk", "kind", "createdSort"])?;
-            if m.get("kind").map(String::as_str) != Some("DEPLOYMENT") {
-                return Err(bad_cursor());
-            }
-            m
-        }
-    };
-    if !map.get("pk").is_some_and(|p| p.starts_with("DEP#")) || map.get("sk").map(String::as_str) != Some("META") {
-        return Err(bad_cursor());
+/// A store's `InvalidInput` from a listing called with a cursor is the cursor's fault (the
+/// stores refuse cursors they did not issue for that listing that way).
+pub fn cursor_fault(had_cursor: bool) -> impl Fn(StepError) -> ApiError {
+    move |e| match e {
+        StepError::InvalidInput(_) if had_cursor => bad_cursor(),
+        other => ApiError::Step(other),
     }
-    Ok(())
 }
 
-/// A `GET /deployments/{id}/events` cursor: it must belong to this deployment's log.
-pub fn events_cursor(cursor: Option<&str>, id: &str) -> Result<(), ApiError> {
-    let Some(c) = cursor else { return Ok(()) };
-    let m = cursor_keys(c, &["pk", "sk"])?;
-    if m.get("pk") != Some(&format!("DEP#{id}")) || !m.get("sk").is_some_and(|s| s.starts_with("EVT#")) {
-        return Err(bad_cursor());
+/// Splits `a=1&b=x%20y` into decoded pairs (`+` is a space, as in forms and API Gateway).
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_component(k), decode_component(v))
+        })
+        .collect()
+}
+
+fn decode_component(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    match urlencoding::decode(&spaced) {
+        Ok(c) => c.into_owned(),
+        // Invalid UTF-8 after decoding: keep the text as sent, validation rejects it later.
+        Err(_) => spaced,
     }
-    Ok(())
+}
+
+/// Percent-decodes one path segment (`%2F` stays inside the segment).
+pub fn decode_segment(s: &str) -> String {
+    match urlencoding::decode(s) {
+        Ok(c) => c.into_owned(),
+        Err(_) => s.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::spec::DeploymentSpec;
+    use aviary_core::spec::DeploymentSpec;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
@@ -247,20 +243,8 @@ mod tests {
         spec: DeploymentSpec,
     }
 
-    fn req(body: &str) -> ApiRequest {
-        ApiRequest {
-            method: http::Method::POST,
-            path: "/deployments".into(),
-            query: vec![],
-            headers: Default::default(),
-            body: Some(body.as_bytes().to_vec()),
-            request_id: None,
-            caller: None,
-        }
-    }
-
     fn first_error(body: &str) -> FieldError {
-        match json_body::<Wrapper>(&req(body)) {
+        match json_body::<Wrapper>(body.as_bytes()) {
             Err(ApiError::Validation(f)) => f[0].clone(),
             other => panic!("{other:?}"),
         }
@@ -271,21 +255,14 @@ mod tests {
     #[test]
     fn malformed_json_is_a_body_error() {
         for b in ["{", "{\"spec\": }", "nope", ""] {
-            let e = if b.is_empty() {
-                match json_body::<Wrapper>(&ApiRequest { body: None, ..req("") }) {
-                    Err(ApiError::Validation(f)) => f[0].clone(),
-                    other => panic!("{other:?}"),
-                }
-            } else {
-                first_error(b)
-            };
+            let e = first_error(b);
             assert_eq!(e.field, "body", "{b}: {e:?}");
         }
     }
 
     #[test]
     fn trailing_bytes_after_the_document_are_a_body_error() {
-        match json_body::<serde_json::Value>(&req("{} {}")) {
+        match json_body::<serde_json::Value>(b"{} {}") {
             Err(ApiError::Validation(f)) => assert_eq!(f[0].field, "body"),
             other => panic!("{other:?}"),
         }
@@ -343,45 +320,48 @@ mod tests {
 
     #[test]
     fn query_parameters_are_strict() {
-        let mut r = req("");
-        r.query = vec![("limit".into(), "5".into()), ("status".into(), "ACTIVE".into())];
+        let mut r: Vec<(String, String)> = vec![("limit".into(), "5".into()), ("status".into(), "ACTIVE".into())];
         let q = Query::parse(&r, &["limit", "status", "cursor"]).unwrap();
         assert_eq!(q.limit(20, 100).unwrap(), 5);
         assert_eq!(q.status().unwrap(), Some(Status::Active));
         for (k, v) in [("limit", "0"), ("limit", "101"), ("limit", "x"), ("limit", "1.5"), ("status", "active"), ("status", "")] {
-            r.query = vec![(k.into(), v.into())];
+            r = vec![(k.into(), v.into())];
             let q = Query::parse(&r, &["limit", "status"]).unwrap();
             let res = if k == "limit" { q.limit(20, 100).map(|_| ()) } else { q.status().map(|_| ()) };
             assert!(matches!(res, Err(ApiError::Validation(ref f)) if f[0].field == k), "{k}={v}");
         }
-        r.query = vec![("limit".into(), "1".into()), ("limit".into(), "2".into()), ("sort".into(), "x".into())];
+        r = vec![("limit".into(), "1".into()), ("limit".into(), "2".into()), ("sort".into(), "x".into())];
         match Query::parse(&r, &["limit"]) {
             Err(ApiError::Validation(f)) => assert_eq!(f.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), vec!["limit", "sort"]),
             _ => panic!(),
         }
     }
 
-    fn cursor(map: &[(&str, &str)]) -> String {
-        let m: std::collections::BTreeMap<&str, &str> = map.iter().copied().collect();
-        hex::encode(serde_json::to_vec(&m).unwrap())
+    #[test]
+    fn cursors_are_opaque_but_bounded() {
+        let pairs = |c: &str| vec![("cursor".to_string(), c.to_string())];
+        for (c, ok) in [("7b7d", true), ("12", true), ("", false)] {
+            let p = pairs(c);
+            assert_eq!(cursor(&Query::parse(&p, &["cursor"]).unwrap()).is_ok(), ok, "{c}");
+        }
+        let long = pairs(&"a".repeat(MAX_CURSOR_LEN + 1));
+        assert!(cursor(&Query::parse(&long, &["cursor"]).unwrap()).is_err());
+        assert_eq!(cursor(&Query::parse(&[], &["cursor"]).unwrap()).unwrap(), None);
     }
 
     #[test]
-    fn cursors_must_fit_the_listing_they_continue() {
-        let by_created = cursor(&[("pk", "DEP#a-1"), ("sk", "META"), ("kind", "DEPLOYMENT"), ("createdSort", "000000000001#a-1")]);
-        let by_status = cursor(&[("pk", "DEP#a-1"), ("sk", "META"), ("status", "ACTIVE"), ("createdSort", "000000000001#a-1")]);
-        assert!(list_cursor(Some(&by_created), None).is_ok());
-        assert!(list_cursor(Some(&by_status), Some(Status::Active)).is_ok());
-        // Swapped listings, another status, garbage, empty values.
-        assert!(list_cursor(Some(&by_created), Some(Status::Active)).is_err());
-        assert!(list_cursor(Some(&by_status), None).is_err());
-        assert!(list_cursor(Some(&by_status), Some(Status::Pending)).is_err());
-        assert!(list_cursor(Some("zz"), None).is_err());
-        assert!(list_cursor(Some(""), None).is_err());
-        assert!(list_cursor(Some(&cursor(&[("pk", ""), ("sk", "META"), ("kind", "DEPLOYMENT"), ("createdSort", "1")])), None).is_err());
-        let ev = cursor(&[("pk", "DEP#a-1"), ("sk", "EVT#000000000000001#00000001")]);
-        assert!(events_cursor(Some(&ev), "a-1").is_ok());
-        assert!(events_cursor(Some(&ev), "b-1").is_err());
-        assert!(events_cursor(Some(&by_created), "a-1").is_err());
+    fn query_strings_are_decoded_in_order() {
+        assert_eq!(
+            parse_query("status=ACTIVE&cursor=a%2Bb&x=1+2&flag&&empty="),
+            vec![
+                ("status".into(), "ACTIVE".into()),
+                ("cursor".into(), "a+b".into()),
+                ("x".into(), "1 2".into()),
+                ("flag".into(), "".into()),
+                ("empty".into(), "".into()),
+            ]
+        );
+        assert_eq!(decode_segment("a%2Fb"), "a/b");
+        assert_eq!(decode_segment("%FF"), "%FF");
     }
 }

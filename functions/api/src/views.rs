@@ -1,9 +1,9 @@
 //! What the API returns for a deployment: the stored record as it is (camelCase), plus the
 //! traffic split in percent and links to the deployment's sub-resources.
 
-use aviary_shared::model::{Deployment, Event};
-use aviary_shared::status::Status;
-use aviary_shared::traffic::RuleWeights;
+use aviary_core::model::{Deployment, Event};
+use aviary_core::status::Status;
+use aviary_core::traffic::RuleWeights;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +82,7 @@ pub struct TeardownAccepted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::traffic::WeightedTarget;
+    use aviary_core::traffic::WeightedTarget;
 
     fn w(p: u32, b: u32, c: u32) -> RuleWeights {
         let t = |a: &str, weight| WeightedTarget { target_group_arn: a.into(), weight };

@@ -1,4 +1,4 @@
-//! The three places that declare the API's routes agree: the router (`ROUTE_KEYS`), the SAM
+//! The three places that declare the API's routes agree: the router (`api::route_keys`), the SAM
 //! template's HttpApi events (what API Gateway forwards) and `api/openapi.yaml`.
 
 use std::collections::BTreeSet;
@@ -50,7 +50,7 @@ fn openapi_routes() -> BTreeSet<String> {
 
 #[test]
 fn router_template_and_openapi_declare_the_same_routes() {
-    let router: BTreeSet<String> = api::router::ROUTE_KEYS.iter().map(|s| s.to_string()).collect();
+    let router: BTreeSet<String> = api::route_keys().iter().map(|s| s.to_string()).collect();
     assert_eq!(router.len(), 10);
     assert_eq!(template_routes(), router, "infra/template.yaml HttpApi events vs the router");
     assert_eq!(openapi_routes(), router, "api/openapi.yaml paths vs the router");

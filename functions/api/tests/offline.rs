@@ -1,18 +1,24 @@
-//! The handler against an AWS that cannot be reached: every request that is refused for
-//! what the client sent must be answered (400/404/405/413/501) before any AWS call — a call
-//! would fail here and turn the answer into a 502/503. `POST /uploads` works fully offline
-//! (presigning is local), so its URLs are checked here too.
+//! The API against an AWS that cannot be reached, on the Lambda path: API Gateway payload-2.0
+//! events go through `lambda_http`'s conversion into the router, as on AWS. Every request
+//! that is refused for what the client sent must be answered (400/404/405/413) before any AWS
+//! call — a call would fail here and turn the answer into a 502/503. `POST /uploads` works
+//! fully offline (presigning is local), so its URLs are checked here too.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use aviary_shared::aws::{Aws, Settings};
+use aviary_aws::artifacts::S3Artifacts;
+use aviary_aws::elb::AlbRouter;
+use aviary_aws::store::DynamoStore;
+use aviary_aws::workflow::SfnWorkflow;
+use aviary_lifecycle::{Ports, Settings};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use aws_lambda_events::encodings::Body;
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_http::request::LambdaRequest;
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
-fn unreachable_aws() -> Aws {
+fn unreachable_aws() -> api::ApiState {
     let creds = aws_sdk_s3::config::Credentials::new("AKIDTEST", "secret", None, None, "test");
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -23,15 +29,17 @@ fn unreachable_aws() -> Aws {
         .timeout_config(aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_millis(200)).build())
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    let settings = Settings {
-        table_name: "aviary-deployments".into(),
-        artifact_bucket: "aviary-artifacts-123456789012-us-east-1".into(),
-        deploy_state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:deploy".into(),
-        teardown_state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:teardown".into(),
-        region: "us-east-1".into(),
-        ..Default::default()
-    };
-    Aws::from_sdk_config(&config, settings)
+    let artifacts = S3Artifacts::from_conf(&config, "aviary-artifacts-123456789012-us-east-1");
+    let ports = Ports::new(Settings { region: "us-east-1".into(), ..Default::default() })
+        .with_store(Arc::new(DynamoStore::from_conf(&config, "aviary-deployments")))
+        .with_router(Arc::new(AlbRouter::from_conf(&config)))
+        .with_workflow(Arc::new(SfnWorkflow::from_conf(
+            &config,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:deploy",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:teardown",
+        )))
+        .with_artifacts(Arc::new(artifacts.clone()));
+    api::ApiState::new(ports, api::Presigner::new(&artifacts))
 }
 
 fn event(method: &str, path_and_query: &str, body: Option<&str>) -> ApiGatewayV2httpRequest {
@@ -45,10 +53,14 @@ fn event(method: &str, path_and_query: &str, body: Option<&str>) -> ApiGatewayV2
     e
 }
 
+/// What the Lambda runtime does with an event: `lambda_http` makes it a request, the router answers.
 async fn send(e: ApiGatewayV2httpRequest) -> (u16, Value, http::HeaderMap) {
-    let Ok(r) = api::handler(&unreachable_aws(), LambdaEvent::new(e, Context::default())).await;
-    let Some(Body::Text(t)) = r.body else { panic!("no text body") };
-    (r.status_code as u16, serde_json::from_str(&t).unwrap_or_else(|_| panic!("not JSON: {t}")), r.headers)
+    let req = http::Request::from(LambdaRequest::ApiGatewayV2(e));
+    let r = api::router(unreachable_aws()).oneshot(req).await.unwrap();
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let t = String::from_utf8_lossy(&bytes).to_string();
+    (parts.status.as_u16(), serde_json::from_str(&t).unwrap_or_else(|_| panic!("not JSON: {t}")), parts.headers)
 }
 
 async fn call(method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -209,11 +221,12 @@ async fn traffic_bodies_are_validated_before_the_deployment_is_read() {
 }
 
 #[tokio::test]
-async fn oversized_and_undecodable_bodies_are_refused() {
+async fn oversized_and_binary_bodies_are_refused() {
     let big = json!({"spec": spec(), "idempotencyKey": "k", "pad": "x".repeat(300 * 1024)}).to_string();
     let (s, v, _) = send(event("POST", "/deployments", Some(&big))).await;
     assert_eq!((s, v["error"].as_str().unwrap()), (413, "PayloadTooLarge"));
-    let mut e = event("POST", "/uploads", Some("%%%"));
+    // A body API Gateway passed base64-encoded (a binary content type) that is not JSON.
+    let mut e = event("POST", "/uploads", Some("//79"));
     e.is_base64_encoded = true;
     let (s, v, _) = send(e).await;
     assert_eq!((s, fields(&v)), (400, vec!["body"]));
@@ -251,7 +264,7 @@ async fn aws_failures_are_503_with_the_error_name_not_500() {
 
 fn query_of(url: &str) -> Vec<(String, String)> {
     let q = url.split_once('?').map(|x| x.1).unwrap_or("");
-    api::request::parse_query(q)
+    api::validation::parse_query(q)
 }
 
 #[tokio::test]

@@ -522,7 +522,13 @@ impl TrafficRouter for AlbRouter {
                 .send()
                 .await
                 .map_err(aws_err("DescribeLoadBalancers"))?;
-            lbs.extend(out.load_balancers().iter().filter_map(|l| l.load_balancer_arn().map(str::to_string)));
+            // Only application load balancers have listener rules.
+            lbs.extend(
+                out.load_balancers()
+                    .iter()
+                    .filter(|l| l.r#type() == Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Application))
+                    .filter_map(|l| l.load_balancer_arn().map(str::to_string)),
+            );
             match out.next_marker() {
                 Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.into()),
                 _ => break,

@@ -10,6 +10,8 @@
 //! | `Compute` | [`ec2::Ec2Compute`] | `ec2` |
 //! | `Workflow` | [`workflow::SfnWorkflow`] | `sfn` |
 //! | `ArtifactStore` | [`artifacts::S3Artifacts`] | `s3` |
+//! | `AnalysisStore` (aviary-analysis) | [`store::DynamoStore`] ([`analyses`]) | `dynamodb` + `analysis` |
+//! | `CloudWatchMetrics` (aviary-analysis) | [`cloudwatch::SdkCloudWatch`] | `cloudwatch` |
 //!
 //! A Lambda enables the features of the adapters it wires and builds only those clients, so
 //! its binary links only the SDK code it calls.
@@ -19,8 +21,12 @@
 
 pub mod errors;
 
+#[cfg(all(feature = "dynamodb", feature = "analysis"))]
+pub mod analyses;
 #[cfg(feature = "s3")]
 pub mod artifacts;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 #[cfg(feature = "elb")]

@@ -12,16 +12,27 @@ use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::DeleteTarget
 use aws_sdk_elasticloadbalancingv2::operation::describe_rules::DescribeRulesError;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
+    TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 
-use super::ec2::{Ec2, LaunchRequest};
-use super::elb::{CreateRuleError as RuleErr, Elb};
-use super::health::{ElbTargetHealth, TargetHealthSource};
-use crate::error::StepError;
-use crate::ids::TAG_DEPLOYMENT_ID;
+use aviary_core::ids::TAG_DEPLOYMENT_ID;
+use aviary_core::spec::RuleConditions;
+use aviary_core::traffic::{RuleWeights, WeightedTarget};
+use aviary_core::StepError;
+use aviary_ports::{Compute, CreateRuleError as RuleErr, LaunchRequest, OwnerTags, TargetHealthSource, TrafficRouter};
+
+use crate::ec2::Ec2Compute;
+use crate::elb::{AlbRouter as Elb, AlbTargetHealth as ElbTargetHealth};
+
+type SsmClient = aws_sdk_ssm::Client;
+
+/// EC2 compute over a mocked EC2 client (SSM unused by these tests: a mock that answers nothing).
+fn ec2(client: Ec2Client) -> Ec2Compute {
+    let ssm = mock!(SsmClient::get_parameter).then_error(|| aws_sdk_ssm::operation::get_parameter::GetParameterError::generic(meta("unused")));
+    Ec2Compute::new(client, mock_client!(aws_sdk_ssm, [&ssm]))
+}
 
 type ElbClient = aws_sdk_elasticloadbalancingv2::Client;
 type Ec2Client = aws_sdk_ec2::Client;
@@ -49,7 +60,12 @@ async fn a_target_group_still_in_use_makes_teardown_retry() {
 async fn a_lost_priority_race_is_reported_as_such() {
     let taken = mock!(ElbClient::create_rule).then_error(|| CreateRuleError::generic(meta("PriorityInUse")));
     let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&taken]));
-    let r = elb.create_rule("arn:listener", 7, vec![], Action::builder().build(), vec![]).await;
+    let w = RuleWeights {
+        production: vec![WeightedTarget { target_group_arn: "tg-p".into(), weight: 1 }],
+        baseline: WeightedTarget { target_group_arn: "tg-b".into(), weight: 0 },
+        canary: WeightedTarget { target_group_arn: "tg-c".into(), weight: 0 },
+    };
+    let r = elb.create_rule("arn:listener", 7, &RuleConditions::default(), &w, None, &OwnerTags::new("web-1", "rule")).await;
     assert!(matches!(r, Err(RuleErr::PriorityInUse)));
 }
 
@@ -93,7 +109,7 @@ async fn security_group_in_use_retries_and_gone_is_done() {
     let in_use = mock!(Ec2Client::delete_security_group).then_error(|| DeleteSecurityGroupError::generic(meta("DependencyViolation")));
     let gone = mock!(Ec2Client::delete_security_group).then_error(|| DeleteSecurityGroupError::generic(meta("InvalidGroup.NotFound")));
     let ok = mock!(Ec2Client::delete_security_group).then_output(|| DeleteSecurityGroupOutput::builder().build());
-    let ec2 = Ec2::new(mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&in_use, &gone, &ok]));
+    let ec2 = ec2(mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&in_use, &gone, &ok]));
     assert!(matches!(ec2.delete_security_group("sg-1").await, Err(StepError::TeardownIncomplete(_))));
     assert_eq!(ec2.delete_security_group("sg-1").await, Ok(false));
     assert_eq!(ec2.delete_security_group("sg-1").await, Ok(true));
@@ -119,17 +135,17 @@ async fn instances_launch_with_imdsv2_profile_and_tags() {
                 && r.client_token() == Some("web-1-canary")
         })
         .then_output(|| RunInstancesOutput::builder().instances(Instance::builder().instance_id("i-9").build()).build());
-    let ec2 = Ec2::new(mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&none_yet, &launch]));
+    let ec2 = ec2(mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&none_yet, &launch]));
     let inst = ec2
         .ensure_instance(&LaunchRequest {
-            deployment_id: "web-1",
-            role: "canary",
-            ami_id: "ami-12345678",
-            instance_type: "t4g.small",
-            subnet_id: "subnet-1",
-            security_group_id: "sg-1",
-            instance_profile: "aviary-instance",
-            user_data: "#!/bin/bash\necho hi\n",
+            deployment_id: "web-1".into(),
+            role: "canary".into(),
+            image_id: "ami-12345678".into(),
+            instance_type: "t4g.small".into(),
+            subnet_id: "subnet-1".into(),
+            security_group_id: "sg-1".into(),
+            instance_profile: "aviary-instance".into(),
+            user_data: "#!/bin/bash\necho hi\n".into(),
         })
         .await
         .unwrap();

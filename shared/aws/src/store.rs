@@ -175,7 +175,7 @@ impl DeploymentStore for DynamoStore {
             .consistent_read(true)
             .limit(limit);
         if let Some(c) = cursor {
-            q = q.set_exclusive_start_key(Some(decode_cursor(c)?));
+            q = q.set_exclusive_start_key(Some(events_cursor(c, id)?));
         }
         let out = q.send().await.map_err(aws_err("Query"))?;
         let items = out.items().iter().map(parse_doc).collect::<Result<Vec<Event>, _>>()?;
@@ -197,7 +197,7 @@ impl DeploymentStore for DynamoStore {
                 .expression_attribute_values(":k", s("DEPLOYMENT")),
         };
         if let Some(c) = cursor {
-            q = q.set_exclusive_start_key(Some(decode_cursor(c)?));
+            q = q.set_exclusive_start_key(Some(list_cursor(c, status)?));
         }
         let out = q.send().await.map_err(aws_err("Query"))?;
         let items = out.items().iter().map(parse_doc).collect::<Result<Vec<Deployment>, _>>()?;
@@ -226,10 +226,75 @@ pub(crate) fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
     hex::encode(serde_json::to_vec(&map).unwrap_or_default())
 }
 
+/// A cursor for exactly the key attributes `expected` (each non-empty, as this table writes
+/// them), so a forged or mismatched cursor is `InvalidInput` before DynamoDB is asked (which
+/// would answer a ValidationException, or silently continue another listing).
+fn keyed_cursor(c: &str, expected: &[&str], fits: impl Fn(&HashMap<String, String>) -> bool) -> Result<HashMap<String, AttributeValue>, StepError> {
+    let invalid = || StepError::InvalidInput("cursor is not valid for this listing".into());
+    let key = decode_cursor(c)?;
+    let map: HashMap<String, String> = key.iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone()))).collect();
+    let mut names: Vec<&str> = map.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut want = expected.to_vec();
+    want.sort_unstable();
+    if names != want || map.values().any(|v| v.is_empty() || v.len() > 1024) || !fits(&map) {
+        return Err(invalid());
+    }
+    Ok(key)
+}
+
+/// A `list` cursor, for the index that listing (with or without `status`) queries.
+fn list_cursor(c: &str, status: Option<Status>) -> Result<HashMap<String, AttributeValue>, StepError> {
+    let is_meta = |m: &HashMap<String, String>| m.get("pk").is_some_and(|p| p.starts_with("DEP#")) && m.get("sk").map(String::as_str) == Some(META);
+    match status {
+        Some(st) => keyed_cursor(c, &["pk", "sk", "status", "createdSort"], |m| is_meta(m) && m.get("status").map(String::as_str) == Some(st.as_str())),
+        None => keyed_cursor(c, &["pk", "sk", "kind", "createdSort"], |m| is_meta(m) && m.get("kind").map(String::as_str) == Some("DEPLOYMENT")),
+    }
+}
+
+/// An `events` cursor: it must belong to this deployment's log.
+fn events_cursor(c: &str, id: &str) -> Result<HashMap<String, AttributeValue>, StepError> {
+    keyed_cursor(c, &["pk", "sk"], |m| m.get("pk") == Some(&pk(id)) && m.get("sk").is_some_and(|s| s.starts_with("EVT#")))
+}
+
 /// A cursor that does not decode is the caller's mistake, reported as invalid input.
 pub fn decode_cursor(c: &str) -> Result<HashMap<String, AttributeValue>, StepError> {
     let bytes = hex::decode(c).map_err(|_| StepError::InvalidInput("cursor is not valid".into()))?;
     let map: HashMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|_| StepError::InvalidInput("cursor is not valid".into()))?;
     Ok(map.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    fn cursor(map: &[(&str, &str)]) -> String {
+        let m: std::collections::BTreeMap<&str, &str> = map.iter().copied().collect();
+        hex::encode(serde_json::to_vec(&m).unwrap())
+    }
+
+    #[test]
+    fn cursors_must_fit_the_listing_they_continue() {
+        let by_created = cursor(&[("pk", "DEP#a-1"), ("sk", "META"), ("kind", "DEPLOYMENT"), ("createdSort", "000000000001#a-1")]);
+        let by_status = cursor(&[("pk", "DEP#a-1"), ("sk", "META"), ("status", "ACTIVE"), ("createdSort", "000000000001#a-1")]);
+        assert!(list_cursor(&by_created, None).is_ok());
+        assert!(list_cursor(&by_status, Some(Status::Active)).is_ok());
+        // Swapped listings, another status, garbage, empty values, an empty map.
+        for (c, status) in [
+            (by_created.as_str(), Some(Status::Active)),
+            (by_status.as_str(), None),
+            (by_status.as_str(), Some(Status::Pending)),
+            ("zz", None),
+            ("", None),
+            ("7b7d", None),
+        ] {
+            assert!(matches!(list_cursor(c, status), Err(StepError::InvalidInput(_))), "{c} {status:?}");
+        }
+        assert!(list_cursor(&cursor(&[("pk", ""), ("sk", "META"), ("kind", "DEPLOYMENT"), ("createdSort", "1")]), None).is_err());
+        let ev = cursor(&[("pk", "DEP#a-1"), ("sk", "EVT#000000000000001#00000001")]);
+        assert!(events_cursor(&ev, "a-1").is_ok());
+        assert!(events_cursor(&ev, "b-1").is_err());
+        assert!(events_cursor(&by_created, "a-1").is_err());
+    }
 }

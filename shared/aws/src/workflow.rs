@@ -43,6 +43,10 @@ impl SfnWorkflow {
 
 #[async_trait]
 impl Workflow for SfnWorkflow {
+    fn execution_id(&self, kind: WorkflowKind, name: &str) -> Result<String, StepError> {
+        Ok(execution_arn(self.machine(kind)?, name))
+    }
+
     async fn start_once(&self, kind: WorkflowKind, name: &str, input: &serde_json::Value) -> Result<String, StepError> {
         let machine = self.machine(kind)?;
         let res = self.client.start_execution().state_machine_arn(machine).name(name).input(input.to_string()).send().await;

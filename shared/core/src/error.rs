@@ -63,7 +63,16 @@ impl StepError {
         }
     }
 
-    /// Every name, for checks that the ASL only catches errors that exist.
+    /// Every name. `tests/asl_error_names.rs` reads `statemachines/*.asl.json` and checks that
+    /// each `ErrorEquals` names a `States.*` error, a `Lambda.*` service error or one of these,
+    /// and that the workflows handle them as follows:
+    /// - `AwsTransient`: retried with backoff on every Task (every Task invokes a step Lambda);
+    /// - `InstancesNotReady`: retried on the deploy workflow's `RegisterTargets` Task;
+    /// - `TeardownIncomplete`: retried on every Task that invokes the teardown function
+    ///   (`TeardownAfterFailure` in deploy, `Teardown` in teardown);
+    /// - `StatusConflict`: caught into `Superseded` on every deploy step but the teardown;
+    /// - `TargetsNotHealthy`: caught on `ShiftTraffic` into `WaitForHealth`;
+    /// - every other name fails the step through the `States.ALL` catch each Task ends with.
     pub const NAMES: [&'static str; 12] = [
         "DeploymentNotFound",
         "StatusConflict",

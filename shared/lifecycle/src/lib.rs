@@ -15,6 +15,7 @@
 //! the in-memory fakes.
 
 pub mod admission;
+pub mod cleanup;
 pub mod deployments;
 pub mod destroy;
 pub mod health;

@@ -257,6 +257,9 @@ impl Compute for NotWired {
 
 #[async_trait]
 impl Workflow for NotWired {
+    fn execution_id(&self, _: WorkflowKind, _: &str) -> Result<String, StepError> {
+        not_wired("workflow engine")
+    }
     async fn start_once(&self, _: WorkflowKind, _: &str, _: &serde_json::Value) -> Result<String, StepError> {
         not_wired("workflow engine")
     }

@@ -14,6 +14,8 @@ pub enum WorkflowKind {
 pub trait Workflow: Send + Sync {
     /// Starts `name`; if an execution of that name exists already, returns its id instead.
     async fn start_once(&self, kind: WorkflowKind, name: &str, input: &serde_json::Value) -> Result<String, StepError>;
+    /// The id an execution started under `name` has (or would have).
+    fn execution_id(&self, kind: WorkflowKind, name: &str) -> Result<String, StepError>;
     /// `RUNNING`, `SUCCEEDED`, `FAILED`, ... or `None` when no such execution exists.
     async fn execution_status(&self, execution_arn: &str) -> Result<Option<String>, StepError>;
 }

@@ -1,6 +1,7 @@
 //! Helpers for the API tests (`tests/tests/api_*.rs`): a local Aviary on a fresh emulator with
 //! the sample production environment, the sample canary's artifacts in S3, and a way to call
-//! the real `api::handler` with an API Gateway payload-2.0 event.
+//! the API the way the `api` Lambda runs it: an API Gateway payload-2.0 event, turned into an
+//! HTTP request by `lambda_http`, answered by `api::router`.
 
 #![allow(dead_code)]
 
@@ -9,14 +10,14 @@ use std::time::Duration;
 
 use aviary_local::environment::ProductionEnv;
 use aviary_local::runtime::{LocalOptions, LocalRuntime};
-use aviary_shared::aws::elb::RuleSnapshot;
-use aviary_shared::model::Deployment;
-use aviary_shared::status::Status;
+use aviary_core::model::Deployment;
+use aviary_core::status::Status;
+use aviary_ports::{ArtifactStore, RuleSnapshot};
 use aws_lambda_events::apigw::{ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription, ApiGatewayV2httpRequest};
-use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue, Method};
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_http::request::LambdaRequest;
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 pub const CALLER: &str = "arn:aws:iam::123456789012:user/api-test";
 
@@ -91,16 +92,17 @@ pub fn event(method: &str, path_and_query: &str, body: Option<&str>, headers: &[
     e
 }
 
-/// Calls the Lambda handler the way the runtime does.
+/// Calls the API the way the Lambda runtime does: `lambda_http` makes the event a request,
+/// the router answers.
 pub async fn invoke(api: &Api, e: ApiGatewayV2httpRequest) -> Answer {
-    let Ok(r) = api::handler(&api.rt.aws, LambdaEvent::new(e, Context::default())).await;
-    let text = match r.body {
-        Some(Body::Text(t)) => t,
-        other => panic!("expected a text body, got {other:?}"),
-    };
-    assert_eq!(r.headers.get("content-type").map(|v| v.to_str().unwrap()), Some("application/json"), "{text}");
+    let req = aws_lambda_events::http::Request::from(LambdaRequest::ApiGatewayV2(e));
+    let r = api::router(aviary_local::api_server::state(&api.rt)).oneshot(req).await.unwrap();
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    assert_eq!(parts.headers.get("content-type").map(|v| v.to_str().unwrap()), Some("application/json"), "{text}");
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
-    Answer { status: r.status_code as u16, body, headers: r.headers }
+    Answer { status: parts.status.as_u16(), body, headers: parts.headers }
 }
 
 pub async fn call(api: &Api, method: &str, path: &str, body: Option<Value>) -> Answer {
@@ -119,10 +121,9 @@ impl Api {
     /// Puts the sample's tarballs and compose file under `canaries/<name>/` the way a user
     /// who calls `POST /deployments` does (no aviary.json: the spec travels in the request).
     pub async fn put_artifacts(&self, name: &str) {
-        let artifacts = aviary_shared::aws::artifacts::Artifacts::new(self.rt.aws.s3.clone());
         for f in ["baseline.tar", "compose.yml", "canary.tar"] {
             let bytes = std::fs::read(self.dir.join(f)).unwrap();
-            artifacts.put(&self.rt.names.bucket, &format!("canaries/{name}/{f}"), bytes).await.unwrap();
+            self.rt.artifacts.put(&format!("canaries/{name}/{f}"), bytes).await.unwrap();
         }
     }
 
@@ -150,11 +151,11 @@ impl Api {
 
     /// Rules Aviary owns on the sample listener.
     pub async fn aviary_rules(&self) -> usize {
-        self.rt.elb().aviary_rules(&self.env.listener_arn).await.unwrap().len()
+        self.rt.ports.router.aviary_rules(&self.env.listener_arn).await.unwrap().len()
     }
 
     pub async fn deployment_count(&self) -> usize {
-        self.rt.aws.store().list(None, 100, None).await.unwrap().items.len()
+        self.rt.ports.store.list(None, 100, None).await.unwrap().items.len()
     }
 }
 

@@ -1,13 +1,16 @@
 //! `POST /deployments/{id}/analyses` (judge baseline against canary over a window, store and
-//! return the report) and `GET /deployments/{id}/analyses/{aid}`, over `aviary_shared::analysis`.
+//! return the report) and `GET /deployments/{id}/analyses/{aid}`, over `aviary_analysis`.
 
-use aviary_shared::analysis::{get_analysis, run_analysis, AnalysisError, AnalysisRequest};
-use aviary_shared::aws::Aws;
-use aviary_shared::StepError;
+use aviary_analysis::{get_analysis, run_analysis, AnalysisError, AnalysisRequest};
+use aviary_core::StepError;
+use axum::extract::State;
+use axum::http::StatusCode;
 
-use crate::request::ApiRequest;
-use crate::responses::{ApiError, Reply};
-use crate::validation::{deployment_id, json_body, Query};
+use crate::error::ApiError;
+use crate::extract::{AnalysisId, Body, DeploymentId, QueryPairs};
+use crate::reply::Reply;
+use crate::state::ApiState;
+use crate::validation::{json_body, Query};
 
 fn api_error(e: AnalysisError) -> ApiError {
     match e {
@@ -22,29 +25,30 @@ fn api_error(e: AnalysisError) -> ApiError {
     }
 }
 
-pub async fn start(aws: &Aws, req: &ApiRequest, id: &str) -> Result<Reply, ApiError> {
-    deployment_id(id)?;
-    Query::parse(req, &[])?;
+pub async fn start(
+    State(state): State<ApiState>,
+    DeploymentId(id): DeploymentId,
+    QueryPairs(q): QueryPairs,
+    Body(body): Body,
+) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
     // The body is optional: `{}` judges the default window with the starter config.
-    let body: serde_json::Value = if req.body.as_deref().is_none_or(|b| b.iter().all(u8::is_ascii_whitespace)) {
-        serde_json::json!({})
-    } else {
-        json_body(req)?
-    };
+    let body: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) { serde_json::json!({}) } else { json_body(&body)? };
     let request = AnalysisRequest::from_value(body).map_err(api_error)?;
-    let record = run_analysis(aws, id, &request).await.map_err(api_error)?;
+    let record = run_analysis(&state.analysis, &id, &request).await.map_err(api_error)?;
     let location = format!("/deployments/{id}/analyses/{}", record.analysis_id);
-    Ok(Reply::with_status(201, &record).at(location))
+    Ok(Reply::with_status(StatusCode::CREATED, &record).at(location))
 }
 
-pub async fn get(aws: &Aws, req: &ApiRequest, id: &str, analysis_id: &str) -> Result<Reply, ApiError> {
-    deployment_id(id)?;
-    Query::parse(req, &[])?;
-    if analysis_id.is_empty() || analysis_id.len() > 128 || !analysis_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(ApiError::field("aid", "not an analysis id"));
-    }
-    match get_analysis(aws, id, analysis_id).await? {
+pub async fn get(
+    State(state): State<ApiState>,
+    DeploymentId(id): DeploymentId,
+    AnalysisId(aid): AnalysisId,
+    QueryPairs(q): QueryPairs,
+) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    match get_analysis(&state.analysis, &id, &aid).await? {
         Some(record) => Ok(Reply::ok(&record)),
-        None => Err(ApiError::NotFound(format!("analysis {analysis_id} of deployment {id} not found"))),
+        None => Err(ApiError::NotFound(format!("analysis {aid} of deployment {id} not found"))),
     }
 }

@@ -1,15 +1,19 @@
 //! `POST /deployments`, `GET /deployments`, `GET /deployments/{id}`.
 
-use aviary_shared::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
-use aviary_shared::aws::Aws;
-use aviary_shared::ids::deployment_id_for_request;
-use aviary_shared::model::Source;
-use aviary_shared::spec::{DeploymentSpec, FieldError};
+use aviary_core::ids::deployment_id_for_request;
+use aviary_core::model::Source;
+use aviary_core::spec::{DeploymentSpec, FieldError};
+use aviary_lifecycle::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::request::ApiRequest;
-use crate::responses::{ApiError, Reply};
-use crate::validation::{deployment_id, idempotency_key, json_body, list_cursor, Query};
+use crate::context::Invocation;
+use crate::error::ApiError;
+use crate::extract::{Body, DeploymentId, QueryPairs};
+use crate::reply::Reply;
+use crate::state::ApiState;
+use crate::validation::{cursor, cursor_fault, idempotency_key, json_body, Query};
 use crate::views::{DeploymentView, PageView};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -30,10 +34,10 @@ fn in_spec(errors: Vec<FieldError>) -> ApiError {
 }
 
 /// The key that makes a retried request map to the same deployment: the `Idempotency-Key`
-/// header, else the body's `idempotencyKey`, else API Gateway's request id (which makes
-/// API Gateway's own retries idempotent, not the client's).
-fn key_of(req: &ApiRequest, body_key: Option<&str>) -> Result<String, ApiError> {
-    let header = match req.headers.get(IDEMPOTENCY_HEADER) {
+/// header, else the body's `idempotencyKey`, else the front's request id (which makes API
+/// Gateway's own retries idempotent, not the client's).
+fn key_of(headers: &HeaderMap, request_id: Option<&str>, body_key: Option<&str>) -> Result<String, ApiError> {
+    let header = match headers.get(IDEMPOTENCY_HEADER) {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII"))?),
     };
@@ -48,18 +52,23 @@ fn key_of(req: &ApiRequest, body_key: Option<&str>) -> Result<String, ApiError> 
             Err(ApiError::field("idempotencyKey", "differs from the Idempotency-Key header; send one of them"))
         }
         (Some(k), _) | (None, Some(k)) => Ok(k.to_string()),
-        (None, None) => req
-            .request_id
-            .clone()
+        (None, None) => request_id
+            .map(str::to_string)
             .ok_or_else(|| ApiError::field("Idempotency-Key", "required (no request id to fall back on)")),
     }
 }
 
-pub async fn create(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
-    Query::parse(req, &[])?;
-    let body: CreateRequest = json_body(req)?;
-    let key = key_of(req, body.idempotency_key.as_deref())?;
-    // Validate before anything reaches AWS: the id embeds the name, and a name DynamoDB
+pub async fn create(
+    State(state): State<ApiState>,
+    who: Invocation,
+    headers: HeaderMap,
+    QueryPairs(q): QueryPairs,
+    Body(body): Body,
+) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    let body: CreateRequest = json_body(&body)?;
+    let key = key_of(&headers, who.request_id.as_deref(), body.idempotency_key.as_deref())?;
+    // Validate before anything reaches the cloud: the id embeds the name, and a name DynamoDB
     // cannot store as a key would otherwise come back as a 502.
     let errors = body.spec.validate();
     if !errors.is_empty() {
@@ -68,7 +77,7 @@ pub async fn create(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
     let spec = body.spec;
     let id = deployment_id_for_request(&spec.name, &key);
     let outcome = admit(
-        aws,
+        &state.ports,
         AdmissionRequest {
             id,
             name: spec.name.clone(),
@@ -82,9 +91,9 @@ pub async fn create(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
     .await?;
     match outcome {
         AdmissionOutcome::Started(d) => {
-            super::log_caller(aws, &d.id, req, "POST /deployments").await;
+            crate::audit::log_caller(&state.ports, &d.id, &who, "POST /deployments").await;
             let location = format!("/deployments/{}", d.id);
-            Ok(Reply::with_status(201, &DeploymentView::new(*d)).at(location))
+            Ok(Reply::with_status(StatusCode::CREATED, &DeploymentView::new(*d)).at(location))
         }
         AdmissionOutcome::Duplicate(d) => {
             let location = format!("/deployments/{}", d.id);
@@ -97,63 +106,53 @@ pub async fn create(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
     }
 }
 
-pub async fn list(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
-    let q = Query::parse(req, &["status", "limit", "cursor"])?;
+pub async fn list(State(state): State<ApiState>, QueryPairs(q): QueryPairs) -> Result<Reply, ApiError> {
+    let q = Query::parse(&q, &["status", "limit", "cursor"])?;
     let status = q.status()?;
     let limit = q.limit(DEFAULT_PAGE, MAX_PAGE)?;
-    let cursor = q.get("cursor");
-    list_cursor(cursor, status)?;
-    let page = aws.store().list(status, limit, cursor).await?;
+    let cursor = cursor(&q)?;
+    let page = state.ports.store.list(status, limit, cursor).await.map_err(cursor_fault(cursor.is_some()))?;
     Ok(Reply::ok(&PageView { items: page.items.into_iter().map(DeploymentView::new).collect(), next: page.next }))
 }
 
-pub async fn get(aws: &Aws, req: &ApiRequest, id: &str) -> Result<Reply, ApiError> {
-    deployment_id(id)?;
-    Query::parse(req, &[])?;
-    let d = aws.store().get(id).await?.ok_or_else(|| ApiError::not_found(id))?;
+pub async fn get(State(state): State<ApiState>, DeploymentId(id): DeploymentId, QueryPairs(q): QueryPairs) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    let d = state.ports.store.get(&id).await?.ok_or_else(|| ApiError::not_found(&id))?;
     Ok(Reply::ok(&DeploymentView::new(d)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use axum::http::HeaderValue;
 
-    fn req(header: Option<&str>, request_id: Option<&str>) -> ApiRequest {
-        let mut headers = http::HeaderMap::new();
-        if let Some(h) = header {
+    fn headers(h: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(h) = h {
             headers.insert(IDEMPOTENCY_HEADER, HeaderValue::from_str(h).unwrap());
         }
-        ApiRequest {
-            method: http::Method::POST,
-            path: "/deployments".into(),
-            query: vec![],
-            headers,
-            body: None,
-            request_id: request_id.map(str::to_string),
-            caller: None,
-        }
+        headers
     }
 
     #[test]
     fn the_idempotency_key_prefers_the_header_then_the_body_then_the_request_id() {
-        assert_eq!(key_of(&req(Some("h"), Some("r")), None).unwrap(), "h");
-        assert_eq!(key_of(&req(Some("k"), Some("r")), Some("k")).unwrap(), "k");
-        assert_eq!(key_of(&req(None, Some("r")), Some("b")).unwrap(), "b");
-        assert_eq!(key_of(&req(None, Some("r")), None).unwrap(), "r");
-        assert!(matches!(key_of(&req(None, None), None), Err(ApiError::Validation(_))));
+        assert_eq!(key_of(&headers(Some("h")), Some("r"), None).unwrap(), "h");
+        assert_eq!(key_of(&headers(Some("k")), Some("r"), Some("k")).unwrap(), "k");
+        assert_eq!(key_of(&headers(None), Some("r"), Some("b")).unwrap(), "b");
+        assert_eq!(key_of(&headers(None), Some("r"), None).unwrap(), "r");
+        assert!(matches!(key_of(&headers(None), None, None), Err(ApiError::Validation(_))));
     }
 
     #[test]
     fn conflicting_or_malformed_keys_are_400() {
-        match key_of(&req(Some("a"), None), Some("b")) {
+        match key_of(&headers(Some("a")), None, Some("b")) {
             Err(ApiError::Validation(f)) => assert_eq!(f[0].field, "idempotencyKey"),
             other => panic!("{other:?}"),
         }
-        match key_of(&req(Some("has space"), None), None) {
+        match key_of(&headers(Some("has space")), None, None) {
             Err(ApiError::Validation(f)) => assert_eq!(f[0].field, "Idempotency-Key"),
             other => panic!("{other:?}"),
         }
-        assert!(key_of(&req(None, None), Some("")).is_err());
+        assert!(key_of(&headers(None), None, Some("")).is_err());
     }
 }

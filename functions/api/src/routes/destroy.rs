@@ -1,20 +1,23 @@
 //! `DELETE /deployments/{id}`: asks for teardown (idempotent) and answers 202 at once; the
 //! teardown workflow does the work.
 
-use aviary_shared::aws::Aws;
-use aviary_shared::lifecycle::destroy::request_teardown;
+use aviary_lifecycle::destroy::request_teardown;
+use axum::extract::State;
+use axum::http::StatusCode;
 
-use crate::request::ApiRequest;
-use crate::responses::{ApiError, Reply};
-use crate::validation::{deployment_id, Query};
+use crate::context::Invocation;
+use crate::error::ApiError;
+use crate::extract::{DeploymentId, QueryPairs};
+use crate::reply::Reply;
+use crate::state::ApiState;
+use crate::validation::Query;
 use crate::views::{DeploymentView, TeardownAccepted};
 
-pub async fn destroy(aws: &Aws, req: &ApiRequest, id: &str) -> Result<Reply, ApiError> {
-    deployment_id(id)?;
-    Query::parse(req, &[])?;
+pub async fn destroy(State(state): State<ApiState>, who: Invocation, DeploymentId(id): DeploymentId, QueryPairs(q): QueryPairs) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
     // The reason names the caller; the core logs it with the teardown request.
-    let reason = format!("destroy requested through the API by {}", req.caller_label());
-    let d = request_teardown(aws, id, &reason).await?;
+    let reason = format!("destroy requested through the API by {}", who.caller_label());
+    let d = request_teardown(&state.ports, &id, &reason).await?;
     let links = DeploymentView::new(d.clone()).links;
-    Ok(Reply::with_status(202, &TeardownAccepted { id: d.id, status: d.status, status_reason: d.status_reason, links }))
+    Ok(Reply::with_status(StatusCode::ACCEPTED, &TeardownAccepted { id: d.id, status: d.status, status_reason: d.status_reason, links }))
 }

@@ -1,14 +1,15 @@
-//! `GET /environment`: the account's Application Load Balancers, listeners, rules and target
-//! groups, read-only.
+//! `GET /environment`: the account's load balancers, listeners, rules and target groups,
+//! read-only, through the traffic router.
 
-use aviary_shared::aws::environment::describe;
-use aviary_shared::aws::Aws;
+use axum::extract::State;
 
-use crate::request::ApiRequest;
-use crate::responses::{ApiError, Reply};
+use crate::error::ApiError;
+use crate::extract::QueryPairs;
+use crate::reply::Reply;
+use crate::state::ApiState;
 use crate::validation::Query;
 
-pub async fn get(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
-    Query::parse(req, &[])?;
-    Ok(Reply::ok(&describe(&aws.elb).await?))
+pub async fn get(State(state): State<ApiState>, QueryPairs(q): QueryPairs) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    Ok(Reply::ok(&state.ports.router.environment().await?))
 }

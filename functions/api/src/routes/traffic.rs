@@ -2,12 +2,15 @@
 //! validated against the deployment's spec before its status is looked at, so an invalid
 //! value is a 400 whatever the status; a valid one on a canary that is not ACTIVE is a 409.
 
-use aviary_shared::aws::Aws;
-use aviary_shared::lifecycle::traffic::{change_traffic, merged_spec, TrafficChange, TrafficChangeError};
+use aviary_lifecycle::traffic::{change_traffic, merged_spec, TrafficChange, TrafficChangeError};
+use axum::extract::State;
 
-use crate::request::ApiRequest;
-use crate::responses::{ApiError, Reply};
-use crate::validation::{deployment_id, json_body, Query};
+use crate::context::Invocation;
+use crate::error::ApiError;
+use crate::extract::{Body, DeploymentId, QueryPairs};
+use crate::reply::Reply;
+use crate::state::ApiState;
+use crate::validation::{json_body, Query};
 use crate::views::DeploymentView;
 
 impl From<TrafficChangeError> for ApiError {
@@ -26,20 +29,25 @@ impl From<TrafficChangeError> for ApiError {
     }
 }
 
-pub async fn change(aws: &Aws, req: &ApiRequest, id: &str) -> Result<Reply, ApiError> {
-    deployment_id(id)?;
-    Query::parse(req, &[])?;
-    let change: TrafficChange = json_body(req)?;
+pub async fn change(
+    State(state): State<ApiState>,
+    who: Invocation,
+    DeploymentId(id): DeploymentId,
+    QueryPairs(q): QueryPairs,
+    Body(body): Body,
+) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    let change: TrafficChange = json_body(&body)?;
     if change == TrafficChange::default() {
         return Err(ApiError::field("body", "name at least one of trafficPercent, conditions, stickiness"));
     }
-    let d = aws.store().get(id).await?.ok_or_else(|| ApiError::not_found(id))?;
+    let d = state.ports.store.get(&id).await?.ok_or_else(|| ApiError::not_found(&id))?;
     // A deployment without a spec (REJECTED before parsing) has nothing to merge with; the
     // status check below answers it.
     if d.spec.is_some() {
         merged_spec(&d, &change)?;
     }
-    let updated = change_traffic(aws, id, &change).await?;
-    super::log_caller(aws, id, req, "PATCH /deployments/{id}/traffic").await;
+    let updated = change_traffic(&state.ports, &id, &change).await?;
+    crate::audit::log_caller(&state.ports, &id, &who, "PATCH /deployments/{id}/traffic").await;
     Ok(Reply::ok(&DeploymentView::new(updated)))
 }

@@ -7,15 +7,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aviary_shared::aws::Aws;
-use aviary_shared::ids::{canary_prefix, SPEC_FILE};
-use aviary_shared::spec::{is_valid_name, FieldError};
-use aviary_shared::StepError;
-use aws_sdk_s3::presigning::PresigningConfig;
+use aviary_core::clock::rfc3339_ms;
+use aviary_core::ids::{canary_prefix, SPEC_FILE};
+use aviary_core::spec::{is_valid_name, FieldError};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::request::ApiRequest;
-use crate::responses::{ApiError, Reply};
+use crate::error::ApiError;
+use crate::extract::{Body, QueryPairs};
+use crate::reply::Reply;
+use crate::state::ApiState;
 use crate::validation::{json_body, shorten, Query};
 
 pub const UPLOAD_EXPIRY_SECS: u64 = 15 * 60;
@@ -149,49 +150,30 @@ fn validate(body: &UploadRequest) -> Result<Vec<(usize, Kind)>, ApiError> {
     }
 }
 
-pub async fn create(aws: &Aws, req: &ApiRequest) -> Result<Reply, ApiError> {
-    Query::parse(req, &[])?;
-    let body: UploadRequest = json_body(req)?;
+pub async fn create(State(state): State<ApiState>, QueryPairs(q): QueryPairs, Body(body): Body) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    let body: UploadRequest = json_body(&body)?;
     let mut kinds = validate(&body)?;
-    let bucket = aws.settings.require(&aws.settings.artifact_bucket, "AVIARY_BUCKET")?.to_string();
+    let presigner = &state.uploads;
+    let bucket = presigner.bucket()?.to_string();
     let prefix = canary_prefix(&body.name);
-    // The signature is made with the system time S3 checks against, not the handlers' clock.
+    // The signature is made with the system time S3 checks against, not the core's clock.
     let now = SystemTime::now();
-    let config = PresigningConfig::builder()
-        .start_time(now)
-        .expires_in(Duration::from_secs(UPLOAD_EXPIRY_SECS))
-        .build()
-        .map_err(|e| StepError::Config(format!("presigning: {e}")))?;
     kinds.sort_by_key(|(i, k)| (k.rank(&body.files[*i].file), *i));
     let mut uploads = Vec::new();
     for (i, _) in kinds {
         let f = &body.files[i];
         let key = format!("{prefix}{}", f.file);
         let content_length = i64::try_from(f.content_length).map_err(|_| ApiError::field(format!("files[{i}].contentLength"), "too large"))?;
-        let presigned = aws
-            .s3
-            .put_object()
-            .bucket(&bucket)
-            .key(&key)
-            .content_length(content_length)
-            .presigned(config.clone())
-            .await
-            .map_err(|e| StepError::Config(format!("presigning PutObject: {e}")))?;
-        uploads.push(UploadGrant {
-            file: f.file.clone(),
-            key,
-            method: presigned.method().to_string(),
-            url: presigned.uri().to_string(),
-            headers: presigned.headers().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect(),
-            content_length: f.content_length,
-        });
+        let put = presigner.put(&key, content_length, now, Duration::from_secs(UPLOAD_EXPIRY_SECS)).await?;
+        uploads.push(UploadGrant { file: f.file.clone(), key, method: put.method, url: put.url, headers: put.headers, content_length: f.content_length });
     }
     let expires_ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0) + (UPLOAD_EXPIRY_SECS as i64) * 1000;
     Ok(Reply::ok(&UploadPlan {
         name: body.name,
         bucket,
         prefix,
-        expires_at: aviary_shared::clock::rfc3339_ms(expires_ms),
+        expires_at: rfc3339_ms(expires_ms),
         uploads,
         instructions: "PUT each file to its url with exactly the listed headers, in the order given. Upload the canary \
                        tarball last: once aviary.json is in place, its upload starts the deployment."

@@ -46,6 +46,10 @@ impl MemoryWorkflow {
 
 #[async_trait]
 impl Workflow for MemoryWorkflow {
+    fn execution_id(&self, kind: WorkflowKind, name: &str) -> Result<String, StepError> {
+        Ok(Self::arn(kind, name))
+    }
+
     async fn start_once(&self, kind: WorkflowKind, name: &str, input: &serde_json::Value) -> Result<String, StepError> {
         self.cloud.faults.check(&self.cloud.log, "StartExecution")?;
         let arn = Self::arn(kind, name);

@@ -3,18 +3,17 @@
 //! errors, 429, 502–504) retried a few times. Every route is safe to retry: creating a
 //! deployment carries an idempotency key, the others are reads or idempotent changes.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aviary_shared::lifecycle::traffic::TrafficChange;
-use aviary_shared::model::{Deployment, Event};
-use aviary_shared::spec::FieldError;
-use aviary_shared::status::Status;
+use aviary_core::model::Event;
+use aviary_core::spec::FieldError;
+use aviary_core::status::Status;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::sign::{SignError, Signer};
+use crate::sigv4::{SignError, Signer};
+use crate::wire::{ApiDeployment, DestroyAccepted, Page, TrafficChange, UploadFile, Uploads};
 
 const ATTEMPTS: u32 = 3;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,84 +48,6 @@ impl ClientError {
             _ => None,
         }
     }
-}
-
-/// One page of a list.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    #[serde(default)]
-    pub next: Option<String>,
-}
-
-/// A deployment as the API returns it: the stored record plus what the API adds (the traffic
-/// split in percent, links), kept so `--json` prints everything the server said.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiDeployment {
-    #[serde(flatten)]
-    pub deployment: Deployment,
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
-}
-
-impl std::ops::Deref for ApiDeployment {
-    type Target = Deployment;
-    fn deref(&self) -> &Deployment {
-        &self.deployment
-    }
-}
-
-/// `DELETE /deployments/{id}` answers 202 with the deployment's id and new status.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DestroyAccepted {
-    pub id: String,
-    pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
-}
-
-/// A file to upload, as asked of `POST /uploads`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadFile {
-    pub file: String,
-    pub content_length: u64,
-}
-
-/// Where to upload one file: a presigned request.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadTarget {
-    pub file: String,
-    pub url: String,
-    #[serde(default = "put")]
-    pub method: String,
-    /// Headers the presigned request was signed with; they must be sent as they are.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// The object key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// The size the URL was signed for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_length: Option<u64>,
-}
-
-fn put() -> String {
-    "PUT".into()
-}
-
-/// The answer of `POST /uploads`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Uploads {
-    pub uploads: Vec<UploadTarget>,
-    /// Anything else the server says (bucket, prefix, expiry), kept for `--json`.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -378,31 +299,5 @@ mod tests {
         assert_eq!(e.status(), Some(404));
         assert!(!e.is_validation());
         assert!(e.to_string().contains("not found"));
-    }
-
-    #[test]
-    fn deployments_keep_what_the_api_adds() {
-        let json = serde_json::json!({
-            "id": "web-0123456789", "name": "web", "status": "ACTIVE", "version": 4,
-            "source": {"kind": "api", "idempotencyKey": "k"},
-            "artifactBucket": "b", "artifactPrefix": "canaries/web/",
-            "createdAt": 1, "updatedAt": 2, "expiresAt": 3,
-            "traffic": {"canaryPercent": 5.0, "baselinePercent": 5.0, "productionPercent": 90.0},
-            "links": {"self": "/deployments/web-0123456789"}
-        });
-        let d: ApiDeployment = serde_json::from_value(json.clone()).unwrap();
-        assert_eq!(d.status, Status::Active);
-        assert_eq!(d.extra["traffic"]["canaryPercent"], 5.0);
-        let back = serde_json::to_value(&d).unwrap();
-        assert_eq!(back["links"], json["links"]);
-        assert_eq!(back["traffic"], json["traffic"]);
-    }
-
-    #[test]
-    fn upload_targets_default_to_put() {
-        let u: Uploads = serde_json::from_str(r#"{"uploads":[{"file":"canary.tar","url":"http://s3/x?sig"}],"bucket":"b"}"#).unwrap();
-        assert_eq!(u.uploads[0].method, "PUT");
-        assert!(u.uploads[0].headers.is_empty());
-        assert_eq!(u.extra["bucket"], "b");
     }
 }

@@ -10,16 +10,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aviary_shared::aws::ec2::Ec2;
-use aviary_shared::aws::elb::Elb;
-use aviary_shared::aws::Aws;
-use aviary_shared::lifecycle::teardown::remove_resources;
-use aviary_shared::model::Outcome;
-use aviary_shared::StepError;
+use crate::Ports;
+use crate::teardown::remove_resources;
+use aviary_core::model::Outcome;
+use aviary_core::StepError;
 
-use crate::inventory::{self, Inventory, Kind, Tagged};
-use crate::report::{ActionKind, ActionVerb, CleanupAction, CleanupReport};
-use crate::{log, CleanupOptions};
+use crate::cleanup::inventory::{self, Inventory, Kind, Tagged};
+use crate::cleanup::report::{ActionKind, ActionVerb, CleanupAction, CleanupReport};
+use crate::cleanup::{log, CleanupOptions};
 
 fn action(t: &Tagged, done: bool, detail: impl Into<String>) -> CleanupAction {
     CleanupAction {
@@ -32,13 +30,13 @@ fn action(t: &Tagged, done: bool, detail: impl Into<String>) -> CleanupAction {
     }
 }
 
-pub(crate) async fn sweep(aws: &Aws, opts: &CleanupOptions, report: &mut CleanupReport) {
-    let inv = inventory::scan(aws, report).await;
+pub(crate) async fn sweep(ports: &Ports, opts: &CleanupOptions, report: &mut CleanupReport) {
+    let inv = inventory::scan(ports, report).await;
     let mut by_deployment: BTreeMap<&str, Vec<&Tagged>> = BTreeMap::new();
     for t in &inv.tagged {
         by_deployment.entry(t.deployment_id.as_str()).or_default().push(t);
     }
-    let store = aws.store();
+    let store = ports.deployments();
     for (id, found) in by_deployment {
         if id.trim().is_empty() {
             // Nothing to attribute it to, and teardown's lookups by this tag value would be
@@ -66,11 +64,11 @@ pub(crate) async fn sweep(aws: &Aws, opts: &CleanupOptions, report: &mut Cleanup
             }
             continue;
         }
-        remove(aws, &inv, id, &found, &why, report).await;
+        remove(ports, &inv, id, &found, &why, report).await;
     }
 }
 
-async fn remove(aws: &Aws, inv: &Inventory, id: &str, found: &[&Tagged], why: &str, report: &mut CleanupReport) {
+async fn remove(ports: &Ports, inv: &Inventory, id: &str, found: &[&Tagged], why: &str, report: &mut CleanupReport) {
     let (rules, others): (Vec<&Tagged>, Vec<&Tagged>) = found.iter().copied().partition(|t| t.kind == Kind::Rule);
     // A group some rule other than this deployment's own still forwards to carries traffic
     // (a hand-made rule, or another deployment's): dismantling it or its instances would hurt
@@ -88,24 +86,24 @@ async fn remove(aws: &Aws, inv: &Inventory, id: &str, found: &[&Tagged], why: &s
         for t in found {
             report.push(action(t, false, detail.clone()));
         }
-        log(aws, id, Outcome::Error, detail).await;
+        log(ports, id, Outcome::Error, detail).await;
         return;
     }
 
     let listed: Vec<String> = found.iter().map(|t| t.label()).collect();
-    log(aws, id, Outcome::Info, format!("orphaned resources found by tag ({why}): {}; removing them, rule first", listed.join(", "))).await;
-    let elb = Elb::new(aws.elb.clone());
+    log(ports, id, Outcome::Info, format!("orphaned resources found by tag ({why}): {}; removing them, rule first", listed.join(", "))).await;
+    let elb = &*ports.router;
     let mut rules_gone = true;
     for t in &rules {
         match elb.delete_rule(&t.id).await {
             Ok(existed) => {
                 let detail = if existed { "deleted" } else { "already gone" };
-                log(aws, id, Outcome::Ok, format!("orphaned rule {}: {detail}", t.id)).await;
+                log(ports, id, Outcome::Ok, format!("orphaned rule {}: {detail}", t.id)).await;
                 report.push(action(t, true, detail));
             }
             Err(e) => {
                 rules_gone = false;
-                log(aws, id, Outcome::Error, format!("orphaned rule {}: {e}", t.id)).await;
+                log(ports, id, Outcome::Error, format!("orphaned rule {}: {e}", t.id)).await;
                 report.push(action(t, false, format!("{e}")));
             }
         }
@@ -124,21 +122,21 @@ async fn remove(aws: &Aws, inv: &Inventory, id: &str, found: &[&Tagged], why: &s
         for t in &others {
             report.push(action(t, false, detail.clone()));
         }
-        log(aws, id, Outcome::Error, detail).await;
+        log(ports, id, Outcome::Error, detail).await;
         return;
     }
 
-    let mut failure = remove_resources(aws, id, None).await.err();
+    let mut failure = remove_resources(ports, id, None).await.err();
     if matches!(failure, Some(StepError::TeardownIncomplete(_))) {
         // Without a record teardown cannot know which security group references which (the
         // app group admits the monitor group), so it may try them in the wrong order.
-        if let Err(e) = delete_security_groups_in_passes(aws, id).await {
+        if let Err(e) = delete_security_groups_in_passes(ports, id).await {
             failure = Some(e);
         }
     }
     let remaining = match &failure {
         None => Ok(HashSet::new()),
-        Some(_) => still_there(aws, id).await,
+        Some(_) => still_there(ports, id).await,
     };
     let mut left = 0usize;
     for t in &others {
@@ -147,8 +145,8 @@ async fn remove(aws: &Aws, inv: &Inventory, id: &str, found: &[&Tagged], why: &s
         report.push(action(t, done, detail));
     }
     match left {
-        0 => log(aws, id, Outcome::Ok, format!("orphaned resources removed ({} in all)", found.len())).await,
-        n => log(aws, id, Outcome::Error, format!("{n} orphaned resources are still there; the next sweep retries")).await,
+        0 => log(ports, id, Outcome::Ok, format!("orphaned resources removed ({} in all)", found.len())).await,
+        n => log(ports, id, Outcome::Error, format!("{n} orphaned resources are still there; the next sweep retries")).await,
     }
 }
 
@@ -164,16 +162,15 @@ fn outcome(label: &str, remaining: &Result<HashSet<String>, StepError>, failure:
 }
 
 /// Deletes the deployment's security groups, in passes (see [`in_passes`]).
-async fn delete_security_groups_in_passes(aws: &Aws, id: &str) -> Result<(), StepError> {
-    let ec2 = Ec2::new(aws.ec2.clone());
+async fn delete_security_groups_in_passes(ports: &Ports, id: &str) -> Result<(), StepError> {
+    let ec2 = &*ports.compute;
     let groups: Vec<String> = ec2.aviary_security_groups(Some(id)).await?.into_iter().map(|(g, _)| g).collect();
     let (deleted, failure) = in_passes(groups, |g| {
-        let ec2 = ec2.clone();
         async move { ec2.delete_security_group(&g).await }
     })
     .await;
     for g in deleted {
-        log(aws, id, Outcome::Ok, format!("deleted security group {g}")).await;
+        log(ports, id, Outcome::Ok, format!("deleted security group {g}")).await;
     }
     failure.map_or(Ok(()), Err)
 }
@@ -210,9 +207,9 @@ where
 
 /// Labels of the deployment's tagged resources that still exist (terminating instances count
 /// as gone).
-async fn still_there(aws: &Aws, id: &str) -> Result<HashSet<String>, StepError> {
-    let elb = Elb::new(aws.elb.clone());
-    let ec2 = Ec2::new(aws.ec2.clone());
+async fn still_there(ports: &Ports, id: &str) -> Result<HashSet<String>, StepError> {
+    let elb = &*ports.router;
+    let ec2 = &*ports.compute;
     let mut left = HashSet::new();
     for (arn, dep) in elb.aviary_target_groups().await? {
         if dep == id {

@@ -1,17 +1,16 @@
 //! Expired and stuck deployments. The decision is a pure function of the record, the time and
 //! the options ([`due`]); acting on it goes through the same teardown workflow a human destroy
-//! does (`request_teardown`), or for a teardown that ended unfinished, [`crate::restart`].
+//! does (`request_teardown`), or for a teardown that ended unfinished, [`crate::cleanup::restart`].
 
-use aviary_shared::aws::workflow::execution_status;
-use aviary_shared::aws::Aws;
-use aviary_shared::clock::rfc3339_ms;
-use aviary_shared::lifecycle::destroy::request_teardown;
-use aviary_shared::model::{Deployment, Outcome};
-use aviary_shared::status::Status;
-use aviary_shared::StepError;
+use crate::Ports;
+use aviary_core::clock::rfc3339_ms;
+use crate::destroy::request_teardown;
+use aviary_core::model::{Deployment, Outcome};
+use aviary_core::status::Status;
+use aviary_core::StepError;
 
-use crate::report::{ActionKind, ActionVerb, CleanupAction, CleanupReport};
-use crate::{log, restart, CleanupOptions};
+use crate::cleanup::report::{ActionKind, ActionVerb, CleanupAction, CleanupReport};
+use crate::cleanup::{log, restart, CleanupOptions};
 
 /// What the record alone says about a live deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,27 +48,27 @@ pub(crate) fn due(d: &Deployment, now: i64, opts: &CleanupOptions) -> Option<Due
     None
 }
 
-pub(crate) async fn sweep_one(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deployment, report: &mut CleanupReport) {
+pub(crate) async fn sweep_one(ports: &Ports, opts: &CleanupOptions, now: i64, d: &Deployment, report: &mut CleanupReport) {
     match due(d, now, opts) {
         None => {}
-        Some(Due::Expired) => expire(aws, opts, d, report).await,
+        Some(Due::Expired) => expire(ports, opts, d, report).await,
         Some(Due::Stuck) => {
             let why = format!("stuck in {} since {} (no progress for {}s)", d.status, rfc3339_ms(d.updated_at * 1000), now - d.updated_at);
-            stop_stuck(aws, opts, d, why, report).await
+            stop_stuck(ports, opts, d, why, report).await
         }
         Some(Due::CheckDeployWorkflow) => {
             let arn = d.execution_arn.as_deref().unwrap_or_default();
-            match execution_status(&aws.sfn, arn).await {
+            match ports.workflow.execution_status(arn).await {
                 Ok(Some(s)) if s == "RUNNING" => {}
                 Ok(status) => {
                     let ended = status.unwrap_or_else(|| "gone".into());
                     let why = format!("stuck in {}: its deploy workflow has ended ({ended}) without moving it on", d.status);
-                    stop_stuck(aws, opts, d, why, report).await
+                    stop_stuck(ports, opts, d, why, report).await
                 }
                 Err(e) => report.push(action(ActionKind::Stuck, d, false, format!("could not read the deploy workflow's status: {e}"))),
             }
         }
-        Some(Due::CheckTeardown) => restart::check(aws, opts, now, d, report).await,
+        Some(Due::CheckTeardown) => restart::check(ports, opts, now, d, report).await,
     }
 }
 
@@ -77,26 +76,26 @@ fn action(kind: ActionKind, d: &Deployment, done: bool, detail: String) -> Clean
     CleanupAction { kind, deployment_id: d.id.clone(), resource: None, action: ActionVerb::Teardown, done, detail }
 }
 
-async fn expire(aws: &Aws, opts: &CleanupOptions, d: &Deployment, report: &mut CleanupReport) {
+async fn expire(ports: &Ports, opts: &CleanupOptions, d: &Deployment, report: &mut CleanupReport) {
     let when = rfc3339_ms(d.expires_at * 1000);
     if opts.dry_run {
         report.push(action(ActionKind::Expired, d, false, format!("dry run: would tear down ({} since {when}, TTL expired)", d.status)));
         return;
     }
-    log(aws, &d.id, Outcome::Info, format!("TTL expired at {when}: requesting teardown")).await;
-    let result = request_teardown(aws, &d.id, "TTL expired").await;
+    log(ports, &d.id, Outcome::Info, format!("TTL expired at {when}: requesting teardown")).await;
+    let result = request_teardown(ports, &d.id, "TTL expired").await;
     report.push(requested(ActionKind::Expired, d, result));
 }
 
 /// A stuck deploy ends FAILED, like one the deploy workflow's own timeout catches: the
 /// failure reason is set first, then teardown is requested as for any destroy.
-async fn stop_stuck(aws: &Aws, opts: &CleanupOptions, d: &Deployment, why: String, report: &mut CleanupReport) {
+async fn stop_stuck(ports: &Ports, opts: &CleanupOptions, d: &Deployment, why: String, report: &mut CleanupReport) {
     if opts.dry_run {
         report.push(action(ActionKind::Stuck, d, false, format!("dry run: would tear down ({why})")));
         return;
     }
-    let marked = aws
-        .store()
+    let marked = ports
+        .deployments()
         .update(&d.id, &[d.status], |r| {
             r.failure_reason.get_or_insert_with(|| format!("cleanup: {why}"));
         })
@@ -113,8 +112,8 @@ async fn stop_stuck(aws: &Aws, opts: &CleanupOptions, d: &Deployment, why: Strin
             return;
         }
     }
-    log(aws, &d.id, Outcome::Error, format!("{why}: requesting teardown")).await;
-    let result = request_teardown(aws, &d.id, &format!("cleanup: {why}")).await;
+    log(ports, &d.id, Outcome::Error, format!("{why}: requesting teardown")).await;
+    let result = request_teardown(ports, &d.id, &format!("cleanup: {why}")).await;
     report.push(requested(ActionKind::Stuck, d, result));
 }
 
@@ -132,7 +131,7 @@ fn requested(kind: ActionKind, d: &Deployment, result: Result<Deployment, StepEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aviary_shared::model::Source;
+    use aviary_core::model::Source;
 
     fn record(status: Status, updated_at: i64, expires_at: i64) -> Deployment {
         let mut d = Deployment::pending("web-0123456789", "web", Source::Api { idempotency_key: "k".into() }, "b", updated_at, expires_at);

@@ -12,16 +12,16 @@
 //! after the recorded execution that has never been started is started, and a running one
 //! found on the way is adopted instead (a previous sweep started it but did not record it).
 
-use aviary_shared::aws::workflow::{execution_arn, execution_status, start_once};
-use aviary_shared::aws::Aws;
-use aviary_shared::ids::teardown_execution_name;
-use aviary_shared::model::{Deployment, Outcome};
-use aviary_shared::status::Status;
-use aviary_shared::steps::TeardownInput;
-use aviary_shared::StepError;
+use aviary_ports::WorkflowKind;
+use crate::Ports;
+use aviary_core::ids::teardown_execution_name;
+use aviary_core::model::{Deployment, Outcome};
+use aviary_core::status::Status;
+use aviary_core::steps::TeardownInput;
+use aviary_core::StepError;
 
-use crate::report::{ActionKind, ActionVerb, CleanupAction, CleanupReport};
-use crate::{log, CleanupOptions};
+use crate::cleanup::report::{ActionKind, ActionVerb, CleanupAction, CleanupReport};
+use crate::cleanup::{log, CleanupOptions};
 
 /// Step Functions' limit on execution names.
 const MAX_NAME: usize = 80;
@@ -55,8 +55,8 @@ fn action(d: &Deployment, done: bool, detail: String) -> CleanupAction {
 }
 
 /// Decides whether a TEARING_DOWN deployment needs its teardown workflow (again), and starts it.
-pub(crate) async fn check(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deployment, report: &mut CleanupReport) {
-    let why = match stalled(aws, opts, now, d).await {
+pub(crate) async fn check(ports: &Ports, opts: &CleanupOptions, now: i64, d: &Deployment, report: &mut CleanupReport) {
+    let why = match stalled(ports, opts, now, d).await {
         Ok(Some(why)) => why,
         Ok(None) => return,
         Err(e) => {
@@ -68,7 +68,7 @@ pub(crate) async fn check(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deploy
         report.push(action(d, false, format!("dry run: would start the teardown workflow again ({why})")));
         return;
     }
-    match restart(aws, d, &why).await {
+    match restart(ports, d, &why).await {
         Ok(Some(detail)) => report.push(action(d, true, detail)),
         Ok(None) => {}
         Err(e) => report.push(action(d, false, format!("could not restart the teardown workflow: {e} ({})", e.name()))),
@@ -76,9 +76,9 @@ pub(crate) async fn check(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deploy
 }
 
 /// Why nobody is tearing `d` down, or `None` when a workflow still is.
-async fn stalled(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deployment) -> Result<Option<String>, StepError> {
+async fn stalled(ports: &Ports, opts: &CleanupOptions, now: i64, d: &Deployment) -> Result<Option<String>, StepError> {
     if let Some(arn) = &d.teardown_execution_arn {
-        return Ok(match execution_status(&aws.sfn, arn).await?.as_deref() {
+        return Ok(match ports.workflow.execution_status(arn).await?.as_deref() {
             // Bounded by the teardown state machine's own TimeoutSeconds.
             Some("RUNNING") => None,
             Some(status) => Some(format!("its teardown workflow ended {status} before the deployment was torn down")),
@@ -88,7 +88,7 @@ async fn stalled(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deployment) -> 
     // No teardown execution: the deploy workflow's failure path tears down in-line. Give it
     // time, then start the teardown workflow anyway (teardown waits for the deploy workflow).
     if let Some(exec) = &d.execution_arn {
-        if execution_status(&aws.sfn, exec).await?.as_deref() == Some("RUNNING") {
+        if ports.workflow.execution_status(exec).await?.as_deref() == Some("RUNNING") {
             let quiet = now - d.updated_at;
             return Ok((quiet >= opts.teardown_stuck_after_secs).then(|| format!("tearing down in its deploy workflow for {quiet}s")));
         }
@@ -98,13 +98,12 @@ async fn stalled(aws: &Aws, opts: &CleanupOptions, now: i64, d: &Deployment) -> 
 
 /// Starts the next teardown execution (or adopts a running one) and records it. `None` when
 /// the record changed since the listing (someone else acted).
-async fn restart(aws: &Aws, listed: &Deployment, why: &str) -> Result<Option<String>, StepError> {
-    let store = aws.store();
+async fn restart(ports: &Ports, listed: &Deployment, why: &str) -> Result<Option<String>, StepError> {
+    let store = ports.deployments();
     let d = store.require(&listed.id).await?;
     if d.status != Status::TearingDown || d.teardown_execution_arn != listed.teardown_execution_arn {
         return Ok(None);
     }
-    let sm = aws.settings.require(&aws.settings.teardown_state_machine_arn, "AVIARY_TEARDOWN_STATE_MACHINE_ARN")?;
     let first = match d.teardown_execution_arn.as_deref().and_then(|a| a.rsplit(':').next()) {
         // The recorded one has ended: the next name.
         Some(name) => attempt_of(&d.id, name).map_or(1, |n| n + 1),
@@ -113,12 +112,12 @@ async fn restart(aws: &Aws, listed: &Deployment, why: &str) -> Result<Option<Str
     let reason = format!("cleanup: {why}");
     for n in first..first + MAX_PROBES {
         let name = candidate_name(&d.id, n);
-        let arn = execution_arn(sm, &name);
-        let (arn, detail) = match execution_status(&aws.sfn, &arn).await?.as_deref() {
+        let arn = ports.workflow.execution_id(WorkflowKind::Teardown, &name)?;
+        let (arn, detail) = match ports.workflow.execution_status(&arn).await?.as_deref() {
             None => {
                 let input = TeardownInput { deployment_id: d.id.clone(), failure: None, reason: Some(reason.clone()) };
                 let input = serde_json::to_value(&input).map_err(|e| StepError::InvalidInput(e.to_string()))?;
-                let arn = start_once(&aws.sfn, sm, &name, &input).await?;
+                let arn = ports.workflow.start_once(WorkflowKind::Teardown, &name, &input).await?;
                 let detail = format!("teardown workflow started again ({why}): {arn}");
                 (arn, detail)
             }
@@ -134,7 +133,7 @@ async fn restart(aws: &Aws, listed: &Deployment, why: &str) -> Result<Option<Str
             Ok(_) | Err(StepError::StatusConflict { .. }) => {}
             Err(e) => return Err(e),
         }
-        log(aws, &d.id, Outcome::Info, detail.clone()).await;
+        log(ports, &d.id, Outcome::Info, detail.clone()).await;
         return Ok(Some(detail));
     }
     Err(StepError::TeardownIncomplete(format!(

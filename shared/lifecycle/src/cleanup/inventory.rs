@@ -6,14 +6,11 @@
 
 use std::collections::HashMap;
 
-use aviary_shared::aws::ec2::Ec2;
-use aviary_shared::aws::elb::{snapshot, Elb};
-use aviary_shared::aws::errors::{aws_err, is_not_found};
-use aviary_shared::aws::Aws;
-use aviary_shared::StepError;
-use aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum;
+use aviary_ports::TrafficRouter;
+use crate::Ports;
+use aviary_core::StepError;
 
-use crate::report::CleanupReport;
+use crate::cleanup::report::CleanupReport;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -56,15 +53,15 @@ pub(crate) struct Inventory {
     pub rules_complete: bool,
 }
 
-pub(crate) async fn scan(aws: &Aws, report: &mut CleanupReport) -> Inventory {
-    let elb = Elb::new(aws.elb.clone());
-    let ec2 = Ec2::new(aws.ec2.clone());
+pub(crate) async fn scan(ports: &Ports, report: &mut CleanupReport) -> Inventory {
+    let elb = &*ports.router;
+    let ec2 = &*ports.compute;
     let mut inv = Inventory { rules_complete: true, ..Default::default() };
 
-    match listeners(&aws.elb).await {
+    match elb.all_listeners().await {
         Ok(all) => {
             for listener in all {
-                if let Err(e) = scan_listener(&elb, &listener, &mut inv).await {
+                if let Err(e) = scan_listener(elb, &listener, &mut inv).await {
                     inv.rules_complete = false;
                     report.error(format!("listing the rules of listener {listener}: {e}"));
                 }
@@ -85,66 +82,21 @@ pub(crate) async fn scan(aws: &Aws, report: &mut CleanupReport) -> Inventory {
     inv
 }
 
-async fn scan_listener(elb: &Elb, listener: &str, inv: &mut Inventory) -> Result<(), StepError> {
+async fn scan_listener(elb: &dyn TrafficRouter, listener: &str, inv: &mut Inventory) -> Result<(), StepError> {
     let rules = match elb.rules(listener).await {
         Ok(r) => r,
         // Deleted since it was listed: nothing of ours can be on it any more.
         Err(_) if elb.listener(listener).await?.is_none() => return Ok(()),
         Err(e) => return Err(e),
     };
-    for rule in &rules {
-        let s = snapshot(rule);
-        for t in s.forward {
+    for s in &rules {
+        for t in s.forward.clone() {
             inv.forwarded_by.entry(t.target_group_arn).or_default().push(s.rule_arn.clone());
         }
     }
     for (rule, deployment_id) in elb.aviary_rules(listener).await? {
-        if let Some(arn) = rule.rule_arn() {
-            inv.tagged.push(Tagged { kind: Kind::Rule, id: arn.to_string(), deployment_id });
-        }
+        inv.tagged.push(Tagged { kind: Kind::Rule, id: rule.rule_arn, deployment_id });
     }
     Ok(())
 }
 
-/// Every listener of every application load balancer (the only kind with listener rules).
-async fn listeners(client: &aws_sdk_elasticloadbalancingv2::Client) -> Result<Vec<String>, StepError> {
-    let mut lbs = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = client
-            .describe_load_balancers()
-            .set_marker(marker.clone())
-            .page_size(400)
-            .send()
-            .await
-            .map_err(aws_err("DescribeLoadBalancers"))?;
-        lbs.extend(
-            out.load_balancers()
-                .iter()
-                .filter(|lb| lb.r#type() == Some(&LoadBalancerTypeEnum::Application))
-                .filter_map(|lb| lb.load_balancer_arn().map(str::to_string)),
-        );
-        match out.next_marker() {
-            Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.into()),
-            _ => break,
-        }
-    }
-    let mut all = Vec::new();
-    for lb in lbs {
-        let mut marker: Option<String> = None;
-        loop {
-            let out = match client.describe_listeners().load_balancer_arn(&lb).set_marker(marker.clone()).page_size(400).send().await {
-                Ok(o) => o,
-                // Deleted since it was listed.
-                Err(e) if is_not_found(&e) => break,
-                Err(e) => return Err(aws_err("DescribeListeners")(e)),
-            };
-            all.extend(out.listeners().iter().filter_map(|l| l.listener_arn().map(str::to_string)));
-            match out.next_marker() {
-                Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.into()),
-                _ => break,
-            }
-        }
-    }
-    Ok(all)
-}

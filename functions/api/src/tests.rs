@@ -1,0 +1,194 @@
+//! The router against the in-memory world of `aviary_lifecycle::testing` (fakes of every
+//! port): routing errors, field errors, a happy create, conflicts and cursors, driven with
+//! `tower::ServiceExt::oneshot` as any HTTP front would.
+
+use aviary_aws::artifacts::S3Artifacts;
+use aviary_core::status::Status;
+use aviary_lifecycle::testing::World;
+use aviary_ports::memory::SAMPLE_LISTENER;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::app::router;
+use crate::context::Invocation;
+use crate::presign::Presigner;
+use crate::state::ApiState;
+
+fn presigner() -> Presigner {
+    let creds = aws_sdk_s3::config::Credentials::new("AKIDTEST", "secret", None, None, "test");
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(creds))
+        .build();
+    Presigner::new(&S3Artifacts::from_conf(&config, "aviary-artifacts"))
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn fields(&self) -> Vec<&str> {
+        self.body["fields"].as_array().map(|a| a.iter().filter_map(|f| f["field"].as_str()).collect()).unwrap_or_default()
+    }
+    fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+async fn send(world: &World, req: Request<Body>) -> Answer {
+    let r = router(ApiState::new(world.ports.clone(), presigner())).oneshot(req).await.unwrap();
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    assert_eq!(parts.headers.get("content-type").unwrap(), "application/json");
+    Answer { status: parts.status, headers: parts.headers, body: serde_json::from_slice(&bytes).unwrap() }
+}
+
+fn request(method: &str, path: &str, body: Option<Value>) -> Request<Body> {
+    let b = body.map(|b| Body::from(b.to_string())).unwrap_or_default();
+    let mut req = Request::builder().method(method).uri(path).body(b).unwrap();
+    req.extensions_mut().insert(Invocation { request_id: Some("req-1".into()), caller: Some("arn:aws:iam::1:user/alice".into()) });
+    req
+}
+
+async fn call(world: &World, method: &str, path: &str, body: Option<Value>) -> Answer {
+    send(world, request(method, path, body)).await
+}
+
+fn spec(name: &str) -> Value {
+    json!({
+        "name": name,
+        "listenerArn": SAMPLE_LISTENER,
+        "trafficPercent": 5,
+        "appPort": 8080,
+        "healthCheck": { "path": "/health" },
+        "monitoring": { "enabled": false }
+    })
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_methods_405_with_allow() {
+    let w = World::new();
+    for p in ["/", "/nope", "/deployments/", "/deployments//events", "/deployments/x/analyses/", "/uploads/x"] {
+        let a = call(&w, "GET", p, None).await;
+        assert_eq!((a.status, a.error()), (StatusCode::NOT_FOUND, "NotFound"), "{p}");
+    }
+    for (m, p, allow) in [("PUT", "/deployments", "GET, POST"), ("OPTIONS", "/environment", "GET"), ("POST", "/deployments/x", "GET, DELETE")] {
+        let a = call(&w, m, p, None).await;
+        assert_eq!((a.status, a.error()), (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"), "{m} {p}");
+        assert_eq!(a.headers.get("allow").unwrap(), allow);
+    }
+    // HEAD is not served either (axum would answer it with the GET route); its answer has no body.
+    let r = router(ApiState::new(w.ports.clone(), presigner())).oneshot(request("HEAD", "/deployments", None)).await.unwrap();
+    assert_eq!((r.status(), r.headers().get("allow").unwrap().to_str().unwrap()), (StatusCode::METHOD_NOT_ALLOWED, "GET, POST"));
+    assert!(w.cloud.log.all().is_empty(), "no port was called: {:?}", w.cloud.log.all());
+}
+
+#[tokio::test]
+async fn a_missing_deployment_is_404_and_a_malformed_id_400() {
+    let w = World::new();
+    let a = call(&w, "GET", "/deployments/nothing-0123456789", None).await;
+    assert_eq!((a.status, a.error()), (StatusCode::NOT_FOUND, "NotFound"));
+    assert!(a.body["message"].as_str().unwrap().contains("nothing-0123456789"));
+    let a = call(&w, "GET", "/deployments/nothing-0123456789/events", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "an unknown id is not an empty log");
+    let a = call(&w, "DELETE", "/deployments/a%2Fb", None).await;
+    assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["id"]));
+}
+
+#[tokio::test]
+async fn invalid_bodies_are_400_with_every_field_and_write_nothing() {
+    let w = World::new();
+    let mut s = spec("Bad Name");
+    s["trafficPercent"] = json!(60);
+    let a = call(&w, "POST", "/deployments", Some(json!({ "spec": s }))).await;
+    assert_eq!((a.status, a.error()), (StatusCode::BAD_REQUEST, "ValidationFailed"));
+    assert_eq!(a.fields(), vec!["spec.name", "spec.trafficPercent"]);
+    // Well-formed, but the artifacts were never uploaded: admission's field errors.
+    let a = call(&w, "POST", "/deployments", Some(json!({ "spec": spec("web") }))).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(a.fields().contains(&"spec.artifacts.canaryTarball"), "{}", a.body);
+    let a = call(&w, "POST", "/uploads", Some(json!({"name": "web", "files": [{"file": "../x.tar", "contentLength": 1}]}))).await;
+    assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["files[0].file"]));
+    assert!(w.store.is_empty());
+    assert!(w.cloud.log.cloud_mutations().is_empty());
+}
+
+#[tokio::test]
+async fn a_valid_create_starts_the_workflow_once_per_key() {
+    let w = World::new();
+    w.upload_artifacts("web");
+    let mut req = request("POST", "/deployments", Some(json!({ "spec": spec("web") })));
+    req.headers_mut().insert("idempotency-key", "release-1".parse().unwrap());
+    let a = send(&w, req).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(a.headers.get("location").unwrap(), &format!("/deployments/{id}"));
+    assert_eq!(a.body["links"]["events"], json!(format!("/deployments/{id}/events")));
+    assert_eq!(w.cloud.log.count("StartExecution"), 1);
+    assert!(w.store.event_details(&id).iter().any(|e| e.contains("POST /deployments by arn:aws:iam::1:user/alice (request req-1)")));
+
+    let retry = call(&w, "POST", "/deployments", Some(json!({ "spec": spec("web"), "idempotencyKey": "release-1" }))).await;
+    assert_eq!((retry.status, retry.body["id"].as_str().unwrap()), (StatusCode::OK, id.as_str()));
+    assert_eq!(w.cloud.log.count("StartExecution"), 1);
+    assert_eq!(w.store.len(), 1);
+
+    let list = call(&w, "GET", "/deployments?status=PENDING", None).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn traffic_on_a_canary_that_is_not_active_is_409() {
+    let w = World::new();
+    let d = w.admitted("web-0123456789").await;
+    assert_eq!(d.status, Status::Pending);
+    let a = call(&w, "PATCH", "/deployments/web-0123456789/traffic", Some(json!({"trafficPercent": 10}))).await;
+    assert_eq!((a.status, a.error()), (StatusCode::CONFLICT, "DeploymentNotActive"), "{}", a.body);
+    // An invalid value is a 400 whatever the status.
+    let a = call(&w, "PATCH", "/deployments/web-0123456789/traffic", Some(json!({"trafficPercent": 60}))).await;
+    assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["trafficPercent"]));
+    assert_eq!(w.cloud.log.count("ModifyRule"), 0);
+}
+
+#[tokio::test]
+async fn cursors_are_checked_by_the_store() {
+    let w = World::new();
+    for name in ["alpha", "beta"] {
+        w.admitted(&format!("{name}-0123456789")).await;
+    }
+    let a = call(&w, "GET", "/deployments?limit=1", None).await;
+    let next = a.body["next"].as_str().expect("a next page").to_string();
+    let b = call(&w, "GET", &format!("/deployments?limit=1&cursor={next}"), None).await;
+    assert_eq!((b.status, b.body["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    for c in ["zz", ""] {
+        let a = call(&w, "GET", &format!("/deployments?cursor={c}"), None).await;
+        assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["cursor"]), "{c:?}");
+        let a = call(&w, "GET", &format!("/deployments/alpha-0123456789/events?cursor={c}"), None).await;
+        assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["cursor"]), "{c:?}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_before_routing() {
+    let w = World::new();
+    for (m, p) in [("POST", "/deployments"), ("POST", "/nope")] {
+        let req = Request::builder().method(m).uri(p).body(Body::from(vec![b'{'; crate::body::MAX_BODY_BYTES + 1])).unwrap();
+        let a = send(&w, req).await;
+        assert_eq!((a.status, a.error()), (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"), "{m} {p}");
+    }
+}
+
+#[tokio::test]
+async fn the_environment_comes_from_the_router_port() {
+    let w = World::new();
+    let a = call(&w, "GET", "/environment", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body["loadBalancers"][0]["listeners"].as_array().unwrap().iter().any(|l| l["listenerArn"] == json!(SAMPLE_LISTENER)));
+    let a = call(&w, "GET", "/environment?vpc=x", None).await;
+    assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["vpc"]));
+}
