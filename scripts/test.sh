@@ -21,15 +21,14 @@ step() {
 }
 
 step "state machines: asl-validator" bash -c 'for f in statemachines/*.asl.json; do node_modules/.bin/asl-validator --json-path "$f" || exit 1; done'
-step "cargo test (workspace: unit, handler and emulator integration tests)" cargo test --workspace --no-fail-fast
-# The CLI's local commands and its end-to-end test against `aviary local up` need its `local`
-# feature, which no workspace member turns on.
-step "cargo test -p aviary-cli --features local (CLI end to end against aviary local up)" cargo test -p aviary-cli --features local --no-fail-fast
+# One invocation for the whole workspace; the CLI's `local` feature (its local commands and its
+# end-to-end test against `aviary local up`) is turned on here, so nothing is compiled twice.
+step "cargo test (workspace: unit, handler and emulator integration tests)" cargo test --workspace --features aviary-cli/local --no-fail-fast
 step "monitoring checks (promtool, docker-compose config, shellcheck, live Prometheus)" bash scripts/checks/monitoring.sh
 [ -f scripts/checks/infra.sh ] && step "infrastructure checks (cfn-lint, sam validate, template/IAM tests)" bash scripts/checks/infra.sh
 [ -f scripts/checks/api-contract.sh ] && step "API contract (OpenAPI document and local API responses)" bash scripts/checks/api-contract.sh
 [ -f scripts/checks/console.sh ] && step "web console in headless Chromium" bash scripts/checks/console.sh
-step "judge benchmark (100 metrics x 2 x 5,000 samples vs scipy)" bash -c 'cd shared && cargo bench --no-default-features --bench judge'
+step "judge benchmark (100 metrics x 2 x 5,000 samples vs scipy)" cargo bench -p aviary-judge --bench judge
 if [ "${AVIARY_SKIP_ARM64:-0}" != 1 ]; then
   step "arm64 release build of every Lambda (cargo lambda)" bash scripts/build-lambdas.sh
 fi

@@ -14,7 +14,7 @@
   actions that have no resource-level permissions;
 - the instance role is read-only and equals the table's instanceRole; each state machine's role may
   invoke exactly the functions its definition uses;
-- every AWS operation the Rust code names (aws_err("Op") / StepError::aws("Op", ..) under shared/src
+- every AWS operation the Rust code names (aws_err("Op") / StepError::aws("Op", ..) under shared/*/src
   and functions/*/src) is granted to at least one function in the table (a new SDK call without a
   grant fails here rather than with AccessDenied in an account).
 
@@ -23,6 +23,7 @@ Usage: python tests/infra/check_iam.py   (exit 1 and one line per problem on fai
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import sys
@@ -419,7 +420,7 @@ def check_code_coverage(table: dict, ops: dict[str, set[str]]) -> list[str]:
 
 def main() -> int:
     problems = check(cfn.load_template(), cfn.load_table(), cfn.crate_dirs())
-    roots = [os.path.join(cfn.ROOT, "shared", "src")] + [
+    roots = sorted(glob.glob(os.path.join(cfn.ROOT, "shared", "*", "src"))) + [
         os.path.join(cfn.FUNCTIONS_DIR, c, "src") for c in cfn.crate_dirs()
     ]
     problems += check_code_coverage(cfn.load_table(), code_operations(roots))

@@ -17,13 +17,14 @@ Usage: python tests/infra/check_template.py   (exit 1 and one line per problem o
 from __future__ import annotations
 
 import json
+import glob
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cfn  # noqa: E402
 
-# What each function's code reads from its environment (shared/src/aws/mod.rs Settings and the
+# What each function's code reads from its environment (aviary_aws::Resources, aviary_lifecycle::Settings and the
 # steps that call Settings::require); more may be set, these must be.
 REQUIRED_ENV = {
     "provision": {"AVIARY_TABLE", "AVIARY_INSTANCE_PROFILE"},
@@ -385,7 +386,7 @@ def check_env_read(tpl: dict, source_text: str, awaiting: set[str] = AWAITING_CO
 def main() -> int:
     tpl = cfn.load_template()
     problems = check(tpl, cfn.crate_dirs())
-    roots = [os.path.join(cfn.ROOT, "shared", "src")] + [os.path.join(cfn.FUNCTIONS_DIR, c, "src") for c in cfn.crate_dirs()]
+    roots = sorted(glob.glob(os.path.join(cfn.ROOT, "shared", "*", "src"))) + [os.path.join(cfn.FUNCTIONS_DIR, c, "src") for c in cfn.crate_dirs()]
     problems += check_env_read(tpl, rust_sources_text(roots))
     for p in problems:
         print(f"template: {p}")

@@ -272,17 +272,4 @@ impl Compute for Ec2Compute {
             .map(str::to_string)
             .ok_or_else(|| StepError::Environment(format!("SSM parameter {parameter} has no value")))
     }
-    async fn missing_subnets(&self, subnet_ids: &[String]) -> Result<Vec<String>, StepError> {
-        let mut missing = Vec::new();
-        // One call per subnet: DescribeSubnets fails the whole call on the first unknown id.
-        for id in subnet_ids {
-            match self.client.describe_subnets().subnet_ids(id).send().await {
-                Ok(out) if !out.subnets().is_empty() => {}
-                Ok(_) => missing.push(id.clone()),
-                Err(e) if is_not_found(&e) || code(&e) == Some("InvalidSubnetID.Malformed") => missing.push(id.clone()),
-                Err(e) => return Err(aws_err("DescribeSubnets")(e)),
-            }
-        }
-        Ok(missing)
-    }
 }

@@ -250,9 +250,6 @@ impl Compute for NotWired {
     async fn resolve_image(&self, _: &str) -> Result<String, StepError> {
         not_wired("compute")
     }
-    async fn missing_subnets(&self, _: &[String]) -> Result<Vec<String>, StepError> {
-        not_wired("compute")
-    }
 }
 
 #[async_trait]

@@ -57,6 +57,4 @@ pub trait Compute: Send + Sync {
     async fn aviary_instances(&self) -> Result<Vec<(String, String)>, StepError>;
     /// The machine image a public catalogue parameter names (the latest Amazon Linux 2023).
     async fn resolve_image(&self, parameter: &str) -> Result<String, StepError>;
-    /// Which of these subnets do not exist.
-    async fn missing_subnets(&self, subnet_ids: &[String]) -> Result<Vec<String>, StepError>;
 }

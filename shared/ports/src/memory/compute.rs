@@ -33,7 +33,6 @@ struct State {
     next: u32,
     launch_state: Option<String>,
     images: BTreeMap<String, String>,
-    subnets: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -49,7 +48,6 @@ impl MemoryCompute {
             let mut s = c.state.lock().unwrap();
             s.images.insert("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64".into(), "ami-arm64".into());
             s.images.insert("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".into(), "ami-x86".into());
-            s.subnets = vec!["subnet-a".into(), "subnet-b".into()];
         }
         c
     }
@@ -77,9 +75,6 @@ impl MemoryCompute {
     }
     pub fn ingress_of(&self, group_id: &str) -> Vec<Ingress> {
         self.state.lock().unwrap().groups.get(group_id).map(|g| g.ingress.clone()).unwrap_or_default()
-    }
-    pub fn add_subnet(&self, subnet_id: &str) {
-        self.state.lock().unwrap().subnets.push(subnet_id.into());
     }
     /// Creates an instance or group as if someone else (or another installation) had.
     pub fn insert_foreign_instance(&self, instance_id: &str, deployment_id: &str) {
@@ -211,9 +206,4 @@ impl Compute for MemoryCompute {
             .ok_or_else(|| StepError::aws("GetParameter", false, format!("ParameterNotFound: {parameter}")))
     }
 
-    async fn missing_subnets(&self, subnet_ids: &[String]) -> Result<Vec<String>, StepError> {
-        self.cloud.faults.check(&self.cloud.log, "DescribeSubnets")?;
-        let s = self.state.lock().unwrap();
-        Ok(subnet_ids.iter().filter(|id| !s.subnets.contains(id)).cloned().collect())
-    }
 }
