@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Builds every Lambda crate under functions/ for arm64 (aarch64-unknown-linux-gnu, provided.al2023) in release
 # mode with cargo-lambda + zig from the project's venv (installed by scripts/setup.sh), then prints the size of
-# each bootstrap binary and writes the table to <target dir>/lambda-sizes.txt.
+# each bootstrap binary, writes the table to <target dir>/lambda-sizes.txt and FAILS when a bootstrap is over
+# the size budget (10 MiB each, 70 MiB for all nine; the release profile in the root Cargo.toml is tuned for it).
 #
-# Uses the workspace target/ (or $CARGO_TARGET_DIR when set). Binaries land in <target dir>/lambda/<crate>/bootstrap.
-# Usage: scripts/build-lambdas.sh [CRATE...]   (default: every crate under functions/)
-# Options (environment): AVIARY_BUILD_JOBS=N passes -j N to cargo; AVIARY_BUILD_VERBOSE=1 shows cargo's output.
+# Builds in its own target dir, target/arm64 (AVIARY_LAMBDA_TARGET_DIR or CARGO_TARGET_DIR override it), so the
+# long release build never holds the lock of the workspace's target/. Binaries land in
+# <target dir>/lambda/<crate>/bootstrap; scripts/bench-cold-init.sh times their cold init.
+# Usage: scripts/build-lambdas.sh [CRATE...]   (default: every crate under functions/; the total budget
+#        applies only to a build of all of them)
+#        scripts/build-lambdas.sh --check [CRATE...]   a debug cross-compilation check instead (what
+#        scripts/test.sh runs): same toolchain, C dependencies and link, no optimisation, no size budget; in the
+#        workspace's target/ (or $CARGO_TARGET_DIR) so the host build's scripts and proc macros are reused.
+# Options (environment): AVIARY_BUILD_JOBS=N passes -j N to cargo; AVIARY_BUILD_VERBOSE=1 shows cargo's output;
+#        AVIARY_MAX_MIB (default 10) and AVIARY_MAX_TOTAL_MIB (default 70) set the budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,6 +31,9 @@ fi
 # cargo-lambda finds zig through `python3 -m ziglang` when no `zig` is on PATH: put the venv first so the
 # venv's python (which has ziglang) is the one it runs.
 export PATH="$ROOT/.venv/bin:$PATH"
+
+check=0
+if [ "${1:-}" = --check ]; then check=1; shift; fi
 
 crates=()
 if [ $# -gt 0 ]; then
@@ -47,11 +58,21 @@ for c in "${crates[@]}"; do
   pkg_args+=(--package "$c")
 done
 
-target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
+if [ $check = 1 ]; then
+  target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
+else
+  target_dir=${AVIARY_LAMBDA_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target/arm64}}
+fi
 case $target_dir in /*) ;; *) target_dir=$ROOT/$target_dir ;; esac
 lambda_dir=$target_dir/lambda
 
-build_args=(lambda build --release --arm64 "${pkg_args[@]}")
+# Through the environment: cargo-lambda would pass --target-dir on to `cargo metadata`, which refuses it.
+export CARGO_TARGET_DIR=$target_dir
+if [ $check = 1 ]; then
+  build_args=(lambda build --arm64 "${pkg_args[@]}")
+else
+  build_args=(lambda build --release --arm64 "${pkg_args[@]}")
+fi
 [ -n "${AVIARY_BUILD_JOBS:-}" ] && build_args+=(-j "$AVIARY_BUILD_JOBS")
 
 log=$(mktemp "${TMPDIR:-/tmp}/aviary-build-lambdas.XXXXXX")
@@ -65,18 +86,41 @@ elif ! "$ROOT/.venv/bin/cargo-lambda" "${build_args[@]}" >"$log" 2>&1; then
 fi
 elapsed=$(( $(date +%s) - start ))
 
+if [ $check = 1 ]; then
+  for c in "${crates[@]}"; do
+    bin=$lambda_dir/$c/bootstrap
+    [ -f "$bin" ] || die "missing $bin after the build"
+    machine=$(od -An -tu2 -j18 -N2 "$bin" | tr -d ' ')
+    [ "$machine" = 183 ] || die "$bin is not an aarch64 ELF (e_machine=$machine)"
+  done
+  printf 'cross-compiled %d functions for arm64 (debug) in %ds\n' "${#crates[@]}" "$elapsed"
+  exit 0
+fi
+
+max_mib=${AVIARY_MAX_MIB:-10}
+max_total_mib=${AVIARY_MAX_TOTAL_MIB:-70}
+max_bytes=$((max_mib * 1048576))
+max_total_bytes=$((max_total_mib * 1048576))
+all=0
+[ $# -eq 0 ] && all=1
+
 table=$(
   printf '%-20s %12s %9s\n' function bytes MiB
-  total=0
   for c in "${crates[@]}"; do
     bin=$lambda_dir/$c/bootstrap
     [ -f "$bin" ] || die "missing $bin after the build"
     bytes=$(stat -c %s "$bin")
-    total=$((total + bytes))
     awk -v n="$c" -v b="$bytes" 'BEGIN { printf "%-20s %12d %9.2f\n", n, b, b / 1048576 }'
   done
-  awk -v b="$total" 'BEGIN { printf "%-20s %12d %9.2f\n", "total", b, b / 1048576 }'
 )
+total=0
+over=()
+for c in "${crates[@]}"; do
+  bytes=$(stat -c %s "$lambda_dir/$c/bootstrap")
+  total=$((total + bytes))
+  [ "$bytes" -le "$max_bytes" ] || over+=("$c ($(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }') MiB)")
+done
+table=$(printf '%s\n' "$table"; awk -v b="$total" 'BEGIN { printf "%-20s %12d %9.2f\n", "total", b, b / 1048576 }')
 # Check the binaries really are aarch64 ELF executables (a host-arch build would deploy and fail at init).
 for c in "${crates[@]}"; do
   machine=$(od -An -tu2 -j18 -N2 "$lambda_dir/$c/bootstrap" | tr -d ' ')
@@ -86,3 +130,16 @@ mkdir -p "$target_dir"
 printf '%s\n' "$table" >"$target_dir/lambda-sizes.txt"
 printf '%s\n' "$table"
 printf 'built %d functions for arm64 in %ds; sizes written to %s\n' "${#crates[@]}" "$elapsed" "$target_dir/lambda-sizes.txt"
+
+status=0
+if [ ${#over[@]} -gt 0 ]; then
+  printf '\033[1;31m[build-lambdas]\033[0m over the %d MiB budget per function: %s\n' "$max_mib" "${over[*]}" >&2
+  status=1
+fi
+if [ "$all" = 1 ] && [ "$total" -gt "$max_total_bytes" ]; then
+  printf '\033[1;31m[build-lambdas]\033[0m total %s MiB is over the %d MiB budget for all functions\n' \
+    "$(awk -v b="$total" 'BEGIN { printf "%.2f", b / 1048576 }')" "$max_total_mib" >&2
+  status=1
+fi
+[ $status -eq 0 ] && printf 'size budget met: every bootstrap <= %d MiB%s\n' "$max_mib" "$([ "$all" = 1 ] && echo ", total <= $max_total_mib MiB")"
+exit $status

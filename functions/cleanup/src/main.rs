@@ -8,7 +8,6 @@ use aviary_aws::elb::AlbRouter;
 use aviary_aws::store::DynamoStore;
 use aviary_aws::workflow::SfnWorkflow;
 use aviary_aws::Resources;
-use aviary_lifecycle::cleanup::CleanupOptions;
 use aviary_lifecycle::{Ports, Settings};
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 
@@ -22,6 +21,6 @@ async fn main() -> Result<(), Error> {
         .with_router(Arc::new(AlbRouter::from_conf(&config)))
         .with_compute(Arc::new(Ec2Compute::from_conf(&config)))
         .with_workflow(Arc::new(SfnWorkflow::from_conf(&config, &r.deploy_state_machine_arn, &r.teardown_state_machine_arn)));
-    let defaults = CleanupOptions::from_env();
+    let defaults = cleanup::options_from_env();
     run(service_fn(|event: LambdaEvent<_>| cleanup::handler(&ports, &defaults, event))).await
 }

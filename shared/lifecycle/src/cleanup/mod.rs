@@ -16,10 +16,10 @@
 mod deployments;
 mod inventory;
 mod orphans;
-#[cfg(test)]
-mod sweep_tests;
 pub mod report;
 pub mod restart;
+#[cfg(test)]
+mod tests;
 
 use crate::Ports;
 use aviary_core::model::Outcome;
@@ -39,9 +39,8 @@ pub const DEFAULT_WORKFLOW_GRACE_SECS: i64 = 600;
 /// The event log's step name for cleanup's entries.
 pub(crate) const STEP: &str = "cleanup";
 
-/// Environment variable that turns every invocation into a dry run.
-pub const DRY_RUN_ENV: &str = "AVIARY_CLEANUP_DRY_RUN";
-
+/// How one sweep runs. The Lambda builds these from its environment and event; the local
+/// stack and tests build them directly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanupOptions {
     /// Report what would be done; change nothing.
@@ -67,30 +66,6 @@ impl Default for CleanupOptions {
             workflow_grace_secs: DEFAULT_WORKFLOW_GRACE_SECS,
         }
     }
-}
-
-impl CleanupOptions {
-    /// The defaults, with `AVIARY_CLEANUP_DRY_RUN=true` selecting a dry run.
-    pub fn from_env() -> Self {
-        CleanupOptions { dry_run: is_true(std::env::var(DRY_RUN_ENV).ok().as_deref()), ..Default::default() }
-    }
-
-    /// These options for one invocation: `{"dryRun": true}` in the event (top level, or in
-    /// `detail` of an EventBridge event) selects a dry run. An event cannot turn a dry run
-    /// configured in the environment off.
-    pub fn for_event(&self, event: &serde_json::Value) -> Self {
-        let flag = |v: &serde_json::Value| match v.get("dryRun") {
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) => is_true(Some(s)),
-            _ => false,
-        };
-        let requested = flag(event) || event.get("detail").is_some_and(flag);
-        CleanupOptions { dry_run: self.dry_run || requested, ..self.clone() }
-    }
-}
-
-fn is_true(v: Option<&str>) -> bool {
-    v.is_some_and(|s| matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
 /// Non-final statuses: the ones the sweep looks at.
@@ -125,46 +100,5 @@ pub(crate) async fn log(ports: &Ports, id: &str, outcome: Outcome, detail: impl 
     let detail = detail.into();
     if let Err(e) = ports.deployments().append_event(id, STEP, outcome, detail.clone()).await {
         tracing::warn!(deployment = id, error = %e, "could not append event: {detail}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn dry_run_comes_from_the_event_or_the_environment_setting() {
-        let defaults = CleanupOptions::default();
-        assert!(!defaults.for_event(&json!({"source": "aws.events", "detail": {}})).dry_run);
-        assert!(defaults.for_event(&json!({"dryRun": true})).dry_run);
-        assert!(defaults.for_event(&json!({"dryRun": "true"})).dry_run);
-        assert!(defaults.for_event(&json!({"detail-type": "Scheduled Event", "detail": {"dryRun": true}})).dry_run);
-        assert!(!defaults.for_event(&json!({"dryRun": false})).dry_run);
-        assert!(!defaults.for_event(&json!(null)).dry_run);
-        let configured = CleanupOptions { dry_run: true, ..Default::default() };
-        assert!(configured.for_event(&json!({"dryRun": false})).dry_run, "an event cannot switch a configured dry run off");
-    }
-
-    #[test]
-    fn defaults_follow_the_state_machines_timeouts() {
-        // A deploy still within its workflow's timeout is not stuck: the workflow will end it.
-        let timeout = |asl: &str| serde_json::from_str::<serde_json::Value>(asl).unwrap()["TimeoutSeconds"].as_i64().unwrap();
-        let o = CleanupOptions::default();
-        assert!(o.stuck_after_secs >= timeout(include_str!("../../../../statemachines/deploy.asl.json")));
-        assert!(o.teardown_stuck_after_secs >= timeout(include_str!("../../../../statemachines/teardown.asl.json")));
-        assert!(o.workflow_grace_secs < o.stuck_after_secs);
-        assert!(!o.dry_run);
-    }
-
-    #[test]
-    fn truthy_values() {
-        for v in ["true", "TRUE", " 1 ", "yes"] {
-            assert!(is_true(Some(v)), "{v}");
-        }
-        for v in ["", "false", "0", "no"] {
-            assert!(!is_true(Some(v)), "{v}");
-        }
-        assert!(!is_true(None));
     }
 }

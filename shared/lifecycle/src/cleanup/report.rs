@@ -1,6 +1,6 @@
 //! What a sweep did (or, in a dry run, would do): one [`CleanupAction`] per deployment torn
 //! down and per orphaned resource, plus the listings that failed. Returned by the Lambda and
-//! by [`crate::run_cleanup`]; every failure is also written to the tracing log.
+//! by [`crate::cleanup::run_cleanup`]; every failure is also written to the tracing log.
 
 use serde::{Deserialize, Serialize};
 
