@@ -20,8 +20,9 @@ pub struct Harness {
 /// A fresh emulator, Aviary's resources, a sample production environment and a sample
 /// canary directory (`web`), with the listener's rules recorded before anything happens.
 pub async fn harness(health: Option<Arc<dyn TargetHealthSource>>) -> Harness {
-    let rt = LocalRuntime::start(LocalOptions { time_scale: 0.002, health, ..Default::default() }).await.expect("local runtime");
+    let mut rt = LocalRuntime::start(LocalOptions { time_scale: 0.002, health, ..Default::default() }).await.expect("local runtime");
     let env = aviary_local::environment::create(&rt.config, "prod").await.expect("sample environment");
+    rt.allow_listener(&env.listener_arn);
     let dir = std::env::temp_dir().join(format!("aviary-test-{}-{}", std::process::id(), rand_suffix()));
     aviary_local::demo::write_sample(&dir, &env.listener_arn).expect("sample canary");
     let rules_before = rt.rules(&env.listener_arn).await.expect("rules");

@@ -330,6 +330,10 @@ pub struct LocalUpArgs {
     /// Where to write the running stack's description (endpoint, control URL, listener).
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+    /// Also let deployments use this listener (repeatable). The sample environment's
+    /// listener is always allowed; any other must be named (AllowedListenerArns on AWS).
+    #[arg(long = "allow-listener", value_name = "ARN")]
+    pub allow_listeners: Vec<String>,
 }
 
 /// Where `aviary local up` records the running stack by default.

@@ -90,7 +90,7 @@ fn start(dir: &Path) -> LocalUp {
 
 async fn rules(emulator: &str, listener: &str) -> Vec<RuleSnapshot> {
     let config = aviary_local::stack::sdk_config(emulator).await;
-    AlbRouter::from_conf(&config).rules(listener).await.expect("describe rules")
+    AlbRouter::from_conf(&config, "aviary-local").rules(listener).await.expect("describe rules")
 }
 
 /// The canary's share of the rule with two Aviary target groups (`av-…`), in percent.

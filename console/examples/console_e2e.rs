@@ -14,8 +14,10 @@ use aviary_local::runtime::{LocalOptions, LocalRuntime};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rt = Arc::new(LocalRuntime::start(LocalOptions::default()).await?);
+    let mut rt = LocalRuntime::start(LocalOptions::default()).await?;
     let env = aviary_local::environment::create(&rt.config, "prod").await?;
+    rt.allow_listener(&env.listener_arn);
+    let rt = Arc::new(rt);
     let dir = std::env::temp_dir().join(format!("aviary-console-e2e-{}", std::process::id()));
     aviary_local::demo::write_sample(&dir, &env.listener_arn)?;
     let api = ApiServer::start(&rt).await?;

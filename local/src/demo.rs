@@ -101,7 +101,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     let out = Out { quiet: opts.quiet };
     let started = Instant::now();
     out.say("== Aviary local run: the whole canary lifecycle on an emulated AWS ==");
-    let rt = LocalRuntime::start(opts.local).await?;
+    let mut rt = LocalRuntime::start(opts.local).await?;
     out.say(format!(
         "emulator: {} ({}); local Step Functions: {}",
         rt.moto.url,
@@ -125,6 +125,9 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     };
     let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("aviary.json")).unwrap_or_default()).unwrap_or_default();
     let listener = spec["listenerArn"].as_str().unwrap_or_default().to_string();
+    // The demo's own emulator: the listener it created, or the one the user's spec names, is
+    // the one this local installation may edit (on AWS: the stack's AllowedListenerArns).
+    rt.allow_listener(&listener);
     let rules_before = rt.rules(&listener).await.unwrap_or_default();
     out.say(format!("\nlistener rules BEFORE:\n{}", print_rules(&rules_before)));
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use aviary_asl::EventCallback;
 use aviary_aws::artifacts::S3Artifacts;
+use aviary_core::guardrails::Guardrails;
 use aviary_core::model::{Deployment, Event};
 use aviary_core::status::Status;
 use aviary_lifecycle::Ports;
@@ -46,11 +47,24 @@ pub struct LocalOptions {
     /// Replaces the load balancer as the source of target health (tests of the unhealthy path).
     pub health: Option<Arc<dyn TargetHealthSource>>,
     pub on_event: Option<EventCallback>,
+    /// Aviary's resource names; `installation` tells two local installations apart.
+    pub names: StackNames,
+    /// The installation's limits. By default no listener is allowed: the caller allows the
+    /// ones it creates or names ([`LocalRuntime::allow_listener`]).
+    pub guardrails: Guardrails,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
-        LocalOptions { root: crate::moto::project_root(), endpoint: None, time_scale: 0.01, health: None, on_event: None }
+        LocalOptions {
+            root: crate::moto::project_root(),
+            endpoint: None,
+            time_scale: 0.01,
+            health: None,
+            on_event: None,
+            names: StackNames::default(),
+            guardrails: Guardrails::default(),
+        }
     }
 }
 
@@ -75,13 +89,13 @@ impl LocalRuntime {
             None => Moto::start(&opts.root).await?,
         };
         let config = stack::sdk_config(&moto.url).await;
-        let names = StackNames::default();
+        let names = opts.names.clone();
         let queue_url = stack::ensure(&config, &names).await?;
         // The invoker needs the handlers' clients, which need the endpoint's URL: build the
         // endpoint with a late-bound invoker.
         let late = Arc::new(LateInvoker::default());
         let sfn = LocalStepFunctions::start(&opts.root, late.clone(), opts.time_scale, opts.on_event.clone()).await?;
-        let ports = stack::handler_ports(&config, &sfn.url, &names, opts.health.clone());
+        let ports = stack::handler_ports(&config, &sfn.url, &names, &opts.guardrails, opts.health.clone());
         let invoker = LocalInvoker::new(ports.clone());
         late.set(invoker.clone());
         let artifacts = stack::artifacts(&config, &names);
@@ -92,6 +106,23 @@ impl LocalRuntime {
     /// unhealthy path and of deadlines).
     pub fn set_health_and_clock(&mut self, health: Arc<dyn TargetHealthSource>, clock: Arc<dyn aviary_core::clock::Clock>) {
         self.ports = self.ports.clone().with_health(health).with_clock(clock);
+        self.invoker.set_ports(self.ports.clone());
+    }
+
+    /// Lets deployments use `listener_arn` (the installation's AllowedListenerArns).
+    pub fn allow_listener(&mut self, listener_arn: &str) {
+        let mut settings = self.ports.settings.clone();
+        if let Ok(g) = &mut settings.guardrails {
+            if !g.listener_allowed(listener_arn) {
+                g.allowed_listeners.push(listener_arn.to_string());
+            }
+        }
+        self.set_settings(settings);
+    }
+
+    /// Replaces the handlers' settings (guardrails included).
+    pub fn set_settings(&mut self, settings: aviary_lifecycle::Settings) {
+        self.ports.settings = settings;
         self.invoker.set_ports(self.ports.clone());
     }
 

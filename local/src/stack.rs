@@ -10,6 +10,7 @@ use aviary_aws::ec2::Ec2Compute;
 use aviary_aws::elb::{AlbRouter, AlbTargetHealth};
 use aviary_aws::store::{DynamoStore, GSI_BY_CREATED, GSI_BY_STATUS};
 use aviary_aws::workflow::SfnWorkflow;
+use aviary_core::guardrails::Guardrails;
 use aviary_lifecycle::{Ports, Settings};
 use aviary_ports::TargetHealthSource;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -43,6 +44,8 @@ pub struct StackNames {
     pub bucket: String,
     pub queue: String,
     pub instance_profile: String,
+    /// Tagged on every resource this local installation creates (`aviary:installation`).
+    pub installation: String,
 }
 
 impl Default for StackNames {
@@ -52,6 +55,7 @@ impl Default for StackNames {
             bucket: format!("aviary-artifacts-{LOCAL_ACCOUNT}"),
             queue: "aviary-artifact-events".into(),
             instance_profile: "aviary-instance".into(),
+            installation: "aviary-local".into(),
         }
     }
 }
@@ -74,14 +78,21 @@ pub fn artifacts(config: &SdkConfig, names: &StackNames) -> S3Artifacts {
 
 /// The handlers' ports: every adapter on the emulator, Step Functions on the local endpoint,
 /// target health from `health` when given (the emulator reports every target healthy).
-pub fn handler_ports(config: &SdkConfig, sfn_url: &str, names: &StackNames, health: Option<Arc<dyn TargetHealthSource>>) -> Ports {
-    let settings = Settings { instance_profile: names.instance_profile.clone(), region: LOCAL_REGION.into() };
+pub fn handler_ports(
+    config: &SdkConfig,
+    sfn_url: &str,
+    names: &StackNames,
+    guardrails: &Guardrails,
+    health: Option<Arc<dyn TargetHealthSource>>,
+) -> Ports {
+    let settings = Settings { instance_profile: names.instance_profile.clone(), region: LOCAL_REGION.into(), ..Settings::default() }
+        .with_guardrails(guardrails.clone());
     let sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
     Ports::new(settings)
         .with_store(Arc::new(DynamoStore::from_conf(config, &names.table)))
-        .with_router(Arc::new(AlbRouter::from_conf(config)))
+        .with_router(Arc::new(AlbRouter::from_conf(config, &names.installation)))
         .with_health(health.unwrap_or_else(|| Arc::new(AlbTargetHealth::from_conf(config))))
-        .with_compute(Arc::new(Ec2Compute::from_conf(config)))
+        .with_compute(Arc::new(Ec2Compute::from_conf(config, &names.installation)))
         .with_workflow(Arc::new(SfnWorkflow::new(sfn, &state_machine_arn("deploy"), &state_machine_arn("teardown"))))
         .with_artifacts(Arc::new(artifacts(config, names)))
 }

@@ -22,7 +22,7 @@ async fn expect_rejected(h: &aviary_tests::Harness, name: &str, wanted: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_input_is_rejected_and_nothing_is_touched() {
-    let h = harness(None).await;
+    let mut h = harness(None).await;
     let original_spec = std::fs::read(h.dir.join("aviary.json")).unwrap();
     let original_canary = std::fs::read(h.dir.join("canary.tar")).unwrap();
     let reset = |h: &aviary_tests::Harness, name: &str| {
@@ -31,6 +31,9 @@ async fn every_bad_input_is_rejected_and_nothing_is_touched() {
         h.edit_spec(|v| v["name"] = serde_json::json!(name));
     };
     let missing_listener = format!("{}/0123456789abcdef", h.env.listener_arn.rsplit_once('/').unwrap().0);
+    // Allowed but absent (deleted since it was allowed): the environment check names it.
+    h.rt.allow_listener(&missing_listener);
+    let foreign_listener = format!("{}/fedcba9876543210", h.env.listener_arn.rsplit_once('/').unwrap().0);
 
     let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
         ("bad-share", Box::new(|v| v["trafficPercent"] = 60.into()), "trafficPercent"),
@@ -44,6 +47,14 @@ async fn every_bad_input_is_rejected_and_nothing_is_touched() {
         ("bad-method", Box::new(|v| v["conditions"] = serde_json::json!({"httpMethods": ["FETCH"]})), "conditions.httpMethods[0]"),
         ("unknown-field", Box::new(|v| v["weights"] = 3.into()), "unknown field `weights`"),
         ("no-listener", Box::new(move |v| v["listenerArn"] = missing_listener.clone().into()), "does not exist"),
+        // The guardrails, each tried by a hostile spec.
+        ("not-allowed", Box::new(move |v| v["listenerArn"] = foreign_listener.clone().into()), "is not in this installation's allowed listeners"),
+        ("floor", Box::new(|v| v["trafficPercent"] = 40.into()), "ProductionFloorPercent"),
+        ("ahead", Box::new(|v| v["priority"] = 1.into()), "ahead of the listener's existing rules"),
+        ("ahead-opt-in", Box::new(|v| { v["priority"] = 1.into(); v["rulePlacement"] = "aheadOfExistingRules".into(); }), "AllowRulesAheadOfExisting"),
+        ("big-instance", Box::new(|v| v["instanceType"] = "p5.48xlarge".into()), "AllowedInstanceTypes"),
+        ("long-ttl", Box::new(|v| v["ttlMinutes"] = 10_080.into()), "MaxTtlMinutes"),
+        ("no-subnet", Box::new(|v| v["subnetIds"] = serde_json::json!(["subnet-0123456789abcdef0"])), "subnet subnet-0123456789abcdef0 does not exist"),
         ("taken-priority", Box::new(|v| v["priority"] = 10.into()), "priority 10 is already used"),
         ("wrong-name", Box::new(|v| v["name"] = "other".into()), "the spec names 'other'"),
         ("no-compose", Box::new(|v| v["artifacts"] = serde_json::json!({"composeFile": "missing.yml"})), "missing.yml is missing"),

@@ -637,6 +637,8 @@ async fn put_active(h: &Harness, id: &str, with_target_groups: bool) {
         monitoring: None,
         execution_arn: None,
         teardown_execution_arn: None,
+        pinned_artifacts: None,
+        traffic_lease_until: None,
     };
     h.rt.ports.store.create(&d).await.expect("record");
 }

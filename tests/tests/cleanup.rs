@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aviary_core::clock::{Clock, ManualClock, SystemClock};
-use aviary_core::ids::{target_group_name, TAG_DEPLOYMENT_ID, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
+use aviary_core::ids::{target_group_name, TAG_DEPLOYMENT_ID, TAG_INSTALLATION, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
+
+/// The installation `aviary local` runs as (`StackNames::default`).
+const LOCAL_INSTALLATION: &str = "aviary-local";
 use aviary_core::model::{Deployment, Source};
 use aviary_core::spec::{parse_and_validate, DeploymentSpec, HealthCheck};
 use aviary_core::status::Status;
@@ -27,6 +30,7 @@ use aviary_lifecycle::cleanup::{run_cleanup, ActionKind, CleanupOptions, Cleanup
 fn tags(deployment_id: &str, role: &str) -> Vec<Tag> {
     vec![
         Tag::builder().key(TAG_MANAGED_BY).value(TAG_MANAGED_BY_VALUE).build(),
+        Tag::builder().key(TAG_INSTALLATION).value(LOCAL_INSTALLATION).build(),
         Tag::builder().key(TAG_DEPLOYMENT_ID).value(deployment_id).build(),
         Tag::builder().key(TAG_ROLE).value(role).build(),
     ]
@@ -167,6 +171,7 @@ async fn tagged_resources(h: &Harness, id: &str) -> Made {
             security_group_id: app.clone(),
             instance_profile: h.rt.names.instance_profile.clone(),
             user_data: "#!/bin/sh\n".into(),
+            metadata_hop_limit: 1,
         })
         .await
         .unwrap()

@@ -159,8 +159,12 @@ pub async fn up(args: LocalUpArgs, ctx: Ctx) -> Result<u8, CliError> {
     if !ctx.json {
         println!("starting the local stack (emulator, Aviary's resources, local Step Functions)…");
     }
-    let rt = Arc::new(LocalRuntime::start(opts).await?);
+    let mut rt = LocalRuntime::start(opts).await?;
     let env = if args.no_sample_env { None } else { Some(aviary_local::environment::create(&rt.config, "prod").await?) };
+    for listener in env.iter().map(|e| &e.listener_arn).chain(&args.allow_listeners) {
+        rt.allow_listener(listener);
+    }
+    let rt = Arc::new(rt);
     let api = aviary_local::api_server::ApiServer::start(&rt).await.map_err(|e| CliError::Other(format!("API front: {e}")))?;
     // The front listens on a free port; `--port N` adds a loopback forwarder on N.
     let (endpoint, forwarder) = match args.port {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use aviary_core::ids::{canary_prefix, deployment_id_for_request};
-use aviary_monitoring::{render_all, render_app_user_data, render_monitor_user_data, AppInstanceContext, MonitorContext};
+use aviary_monitoring::{preview_pin, render_all, render_app_user_data, render_monitor_user_data, AppInstanceContext, MonitorContext};
 use aviary_core::spec::parse_and_validate;
 use serde::Serialize;
 
@@ -44,8 +44,8 @@ pub fn render_files(spec_bytes: &[u8], spec_path: &str, deployment_id: Option<&s
             role: role.into(),
             region: region.to_string(),
             bucket: bucket.to_string(),
-            tarball_key: format!("{prefix}{tarball}"),
-            compose_key: format!("{prefix}{}", spec.artifacts.compose_file),
+            tarball: preview_pin(&format!("{prefix}{tarball}")),
+            compose: preview_pin(&format!("{prefix}{}", spec.artifacts.compose_file)),
             app_port: spec.app_port,
         });
         out.push(Rendered { path: format!("userdata/{role}.sh"), mode: 0o644, contents: script });

@@ -290,6 +290,8 @@ pub(crate) mod tests {
             }),
             execution_arn: None,
             teardown_execution_arn: None,
+            pinned_artifacts: None,
+            traffic_lease_until: None,
         }
     }
 

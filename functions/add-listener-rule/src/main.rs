@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let resources = Resources::from_env();
     let ports = Ports::new(Settings::from_env().or_region(aviary_aws::region_of(&config)))
         .with_store(Arc::new(DynamoStore::from_conf(&config, &resources.table_name)))
-        .with_router(Arc::new(AlbRouter::from_conf(&config)))
+        .with_router(Arc::new(AlbRouter::from_conf(&config, &resources.installation)))
         .with_health(Arc::new(AlbTargetHealth::from_conf(&config)));
     run(service_fn(|event: LambdaEvent<_>| add_listener_rule::handler(&ports, event))).await
 }

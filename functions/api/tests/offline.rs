@@ -32,7 +32,7 @@ fn unreachable_aws() -> api::ApiState {
     let artifacts = S3Artifacts::from_conf(&config, "aviary-artifacts-123456789012-us-east-1");
     let ports = Ports::new(Settings { region: "us-east-1".into(), ..Default::default() })
         .with_store(Arc::new(DynamoStore::from_conf(&config, "aviary-deployments")))
-        .with_router(Arc::new(AlbRouter::from_conf(&config)))
+        .with_router(Arc::new(AlbRouter::from_conf(&config, "aviary-offline")))
         .with_workflow(Arc::new(SfnWorkflow::from_conf(
             &config,
             "arn:aws:states:us-east-1:123456789012:stateMachine:deploy",

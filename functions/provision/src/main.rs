@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let resources = Resources::from_env();
     let ports = Ports::new(Settings::from_env().or_region(aviary_aws::region_of(&config)))
         .with_store(Arc::new(DynamoStore::from_conf(&config, &resources.table_name)))
-        .with_router(Arc::new(AlbRouter::from_conf(&config)))
-        .with_compute(Arc::new(Ec2Compute::from_conf(&config)));
+        .with_router(Arc::new(AlbRouter::from_conf(&config, &resources.installation)))
+        .with_compute(Arc::new(Ec2Compute::from_conf(&config, &resources.installation)));
     run(service_fn(|event: LambdaEvent<_>| provision::handler(&ports, event))).await
 }

@@ -20,8 +20,8 @@ async fn main() -> Result<(), Error> {
     let r = Resources::from_env();
     let ports = Ports::new(Settings::from_env().or_region(aviary_aws::region_of(&config)))
         .with_store(Arc::new(DynamoStore::from_conf(&config, &r.table_name)))
-        .with_router(Arc::new(AlbRouter::from_conf(&config)))
-        .with_compute(Arc::new(Ec2Compute::from_conf(&config)))
+        .with_router(Arc::new(AlbRouter::from_conf(&config, &r.installation)))
+        .with_compute(Arc::new(Ec2Compute::from_conf(&config, &r.installation)))
         .with_workflow(Arc::new(SfnWorkflow::from_conf(&config, &r.deploy_state_machine_arn, &r.teardown_state_machine_arn)))
         .with_artifacts(Arc::new(S3Artifacts::from_conf(&config, &r.artifact_bucket)));
     run(service_fn(|event: LambdaEvent<_>| s3_trigger::handler(&ports, event))).await

@@ -3,9 +3,10 @@
 
 use async_trait::async_trait;
 use aviary_core::StepError;
-use aviary_docker_save::{ImageSummary, Limits, TarballChecker};
-use aviary_ports::{ArtifactProblem, ArtifactStore, ObjectMeta};
+use aviary_docker_save::{Limits, TarballChecker};
+use aviary_ports::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject};
 use aws_sdk_s3::Client;
+use sha2::{Digest, Sha256};
 
 use crate::errors::{aws_err, code, is_not_found};
 
@@ -73,6 +74,32 @@ impl ArtifactStore for S3Artifacts {
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 
+    /// Reads at most `max_bytes + 1` bytes: an object that grew past its declared size (or
+    /// declares none) is refused without reading the rest.
+    async fn get_versioned(&self, key: &str, max_bytes: usize) -> Result<Result<VersionedObject, ArtifactProblem>, StepError> {
+        let bucket = &self.bucket;
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(o) => o,
+            Err(e) if is_not_found(&e) => return Ok(Err(ArtifactProblem::Missing { bucket: bucket.clone(), key: key.into() })),
+            Err(e) => return Err(aws_err("GetObject")(e)),
+        };
+        let declared = out.content_length().unwrap_or(0).max(0) as u64;
+        let too_large = |bytes| ArtifactProblem::TooLarge { key: key.into(), bytes, limit: max_bytes as u64 };
+        if declared > max_bytes as u64 {
+            return Ok(Err(too_large(declared)));
+        }
+        let version = out.version_id().map(str::to_string);
+        let mut body = out.body;
+        let mut bytes = Vec::with_capacity(declared as usize);
+        while let Some(chunk) = body.try_next().await.map_err(|e| StepError::aws("GetObject", true, e.to_string()))? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > max_bytes {
+                return Ok(Err(too_large(bytes.len() as u64)));
+            }
+        }
+        Ok(Ok(VersionedObject { bytes, version }))
+    }
+
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StepError> {
         let bucket = &self.bucket;
         self.client
@@ -88,7 +115,7 @@ impl ArtifactStore for S3Artifacts {
 
     /// Streams the tarball through the checker chunk by chunk. The outer error is an AWS
     /// failure; the inner one says what is wrong with the artifact.
-    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<ImageSummary, ArtifactProblem>, StepError> {
+    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<CheckedTarball, ArtifactProblem>, StepError> {
         let bucket = &self.bucket;
         let out = match self.client.get_object().bucket(bucket).key(key).send().await {
             Ok(o) => o,
@@ -97,14 +124,21 @@ impl ArtifactStore for S3Artifacts {
             }
             Err(e) => return Err(aws_err("GetObject")(e)),
         };
+        // The version of the bytes checked: what the instances will fetch.
+        let version = out.version_id().map(str::to_string);
         let mut body = out.body;
         let mut checker = TarballChecker::new(limits);
+        let mut digest = Sha256::new();
         while let Some(chunk) = body.try_next().await.map_err(|e| StepError::aws("GetObject", true, e.to_string()))? {
+            digest.update(&chunk);
             if let Err(source) = checker.feed(&chunk) {
                 // Stop reading at the first problem: no need to download the rest.
                 return Ok(Err(ArtifactProblem::BadTarball { key: key.into(), source }));
             }
         }
-        Ok(checker.finish().map_err(|source| ArtifactProblem::BadTarball { key: key.into(), source }))
+        Ok(checker
+            .finish()
+            .map(|summary| CheckedTarball { summary, version, sha256: hex::encode(digest.finalize()) })
+            .map_err(|source| ArtifactProblem::BadTarball { key: key.into(), source }))
     }
 }

@@ -1,5 +1,8 @@
 //! The EC2 adapter: security groups and instances for a deployment, found by tag so every
-//! operation is idempotent (a retried step finds what an earlier attempt created).
+//! operation is idempotent (a retried step finds what an earlier attempt created). A compute
+//! adapter belongs to one installation: what it creates carries `aviary:installation`, and
+//! every lookup and inventory filters on it, so another installation's instances and groups
+//! are invisible to it.
 
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataEndpointState,
@@ -10,9 +13,9 @@ use aws_sdk_ec2::Client;
 use aws_smithy_types::base64;
 
 use async_trait::async_trait;
-use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
+use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_INSTALLATION, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
 use aviary_core::StepError;
-use aviary_ports::{Compute, Ingress, InstanceInfo, LaunchRequest};
+use aviary_ports::{Compute, Ingress, InstanceInfo, LaunchRequest, SubnetInfo};
 
 use crate::errors::{aws_err, code, is_not_found};
 
@@ -20,10 +23,11 @@ fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
 }
 
-pub fn tag_spec(resource: ResourceType, deployment_id: &str, role: &str) -> TagSpecification {
+pub fn tag_spec(resource: ResourceType, installation: &str, deployment_id: &str, role: &str) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(resource)
         .tags(tag(TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE))
+        .tags(tag(TAG_INSTALLATION, installation))
         .tags(tag(TAG_DEPLOYMENT_ID, deployment_id))
         .tags(tag(TAG_ROLE, role))
         .tags(tag("Name", &format!("aviary-{deployment_id}-{role}")))
@@ -42,15 +46,24 @@ const LIVE_STATES: [&str; 4] = ["pending", "running", "stopping", "stopped"];
 pub struct Ec2Compute {
     client: Client,
     ssm: aws_sdk_ssm::Client,
+    installation: String,
 }
 
 impl Ec2Compute {
-    pub fn new(client: Client, ssm: aws_sdk_ssm::Client) -> Self {
-        Ec2Compute { client, ssm }
+    pub fn new(client: Client, ssm: aws_sdk_ssm::Client, installation: &str) -> Self {
+        Ec2Compute { client, ssm, installation: installation.into() }
     }
 
-    pub fn from_conf(config: &aws_config::SdkConfig) -> Self {
-        Ec2Compute::new(Client::new(config), aws_sdk_ssm::Client::new(config))
+    pub fn from_conf(config: &aws_config::SdkConfig, installation: &str) -> Self {
+        Ec2Compute::new(Client::new(config), aws_sdk_ssm::Client::new(config), installation)
+    }
+
+    /// The filters every lookup starts from: Aviary's tag and this installation's.
+    fn ours(&self) -> [Filter; 2] {
+        [
+            filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]),
+            filter(&format!("tag:{TAG_INSTALLATION}"), &[&self.installation]),
+        ]
     }
 
     /// The deployment's security group for `role`, if it exists.
@@ -58,7 +71,7 @@ impl Ec2Compute {
         let out = self
             .client
             .describe_security_groups()
-            .filters(filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]))
+            .set_filters(Some(self.ours().to_vec()))
             .filters(filter(&format!("tag:{TAG_DEPLOYMENT_ID}"), &[deployment_id]))
             .filters(filter(&format!("tag:{TAG_ROLE}"), &[role]))
             .send()
@@ -69,7 +82,7 @@ impl Ec2Compute {
 
     /// Every security group carrying Aviary's tags for the deployment (or all deployments).
     async fn aviary_security_groups_impl(&self, deployment_id: Option<&str>) -> Result<Vec<(String, String)>, StepError> {
-        let mut req = self.client.describe_security_groups().filters(filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]));
+        let mut req = self.client.describe_security_groups().set_filters(Some(self.ours().to_vec()));
         if let Some(id) = deployment_id {
             req = req.filters(filter(&format!("tag:{TAG_DEPLOYMENT_ID}"), &[id]));
         }
@@ -87,6 +100,7 @@ impl Ec2Compute {
 
     /// Creates the group (tagged at creation) or returns the existing one.
     async fn ensure_security_group_impl(&self, deployment_id: &str, role: &str, vpc_id: &str, description: &str) -> Result<String, StepError> {
+        crate::require_installation(&self.installation)?;
         if let Some(id) = self.find_security_group(deployment_id, role).await? {
             return Ok(id);
         }
@@ -96,7 +110,7 @@ impl Ec2Compute {
             .group_name(format!("aviary-{deployment_id}-{role}"))
             .description(description)
             .vpc_id(vpc_id)
-            .tag_specifications(tag_spec(ResourceType::SecurityGroup, deployment_id, role))
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &self.installation, deployment_id, role))
             .send()
             .await
             .map_err(aws_err("CreateSecurityGroup"))?;
@@ -134,8 +148,8 @@ impl Ec2Compute {
         let mut req = self
             .client
             .describe_instances()
-            // Both tags: an instance someone tagged with a deployment id alone is not ours.
-            .filters(filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]))
+            // Every tag: an instance someone tagged with a deployment id alone is not ours.
+            .set_filters(Some(self.ours().to_vec()))
             .filters(filter(&format!("tag:{TAG_DEPLOYMENT_ID}"), &[deployment_id]))
             .filters(filter("instance-state-name", &LIVE_STATES));
         if let Some(r) = role {
@@ -150,7 +164,7 @@ impl Ec2Compute {
         let out = self
             .client
             .describe_instances()
-            .filters(filter(&format!("tag:{TAG_MANAGED_BY}"), &[TAG_MANAGED_BY_VALUE]))
+            .set_filters(Some(self.ours().to_vec()))
             .filters(filter("instance-state-name", &LIVE_STATES))
             .send()
             .await
@@ -170,6 +184,7 @@ impl Ec2Compute {
     /// the one an earlier attempt launched (found by tag; the client token also makes the
     /// call itself idempotent on AWS).
     async fn ensure_instance_impl(&self, req: &LaunchRequest) -> Result<InstanceInfo, StepError> {
+        crate::require_installation(&self.installation)?;
         if let Some(existing) = self.instances_impl(&req.deployment_id, Some(&req.role)).await?.into_iter().next() {
             return Ok(existing);
         }
@@ -187,14 +202,15 @@ impl Ec2Compute {
                 InstanceMetadataOptionsRequest::builder()
                     .http_tokens(HttpTokensState::Required)
                     .http_endpoint(InstanceMetadataEndpointState::Enabled)
-                    // Containers on the instance sit one hop further away.
-                    .http_put_response_hop_limit(2)
+                    // 1: containers (one hop further away) cannot reach the instance role's
+                    // credentials; only the monitor, whose Grafana reads CloudWatch, asks for 2.
+                    .http_put_response_hop_limit(i32::from(req.metadata_hop_limit.clamp(1, 2)))
                     .build(),
             )
             .user_data(base64::encode(req.user_data.as_bytes()))
             .client_token(format!("{}-{}", req.deployment_id, req.role))
-            .tag_specifications(tag_spec(ResourceType::Instance, &req.deployment_id, &req.role))
-            .tag_specifications(tag_spec(ResourceType::Volume, &req.deployment_id, &req.role))
+            .tag_specifications(tag_spec(ResourceType::Instance, &self.installation, &req.deployment_id, &req.role))
+            .tag_specifications(tag_spec(ResourceType::Volume, &self.installation, &req.deployment_id, &req.role))
             .send()
             .await
             .map_err(aws_err("RunInstances"))?;
@@ -265,6 +281,20 @@ impl Compute for Ec2Compute {
         self.aviary_instances_impl().await
     }
     /// The latest Amazon Linux 2023 AMI for an architecture, from the SSM public parameter.
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<SubnetInfo>, StepError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A filter, not SubnetIds: an unknown id is left out instead of failing the whole call.
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let out = self.client.describe_subnets().filters(filter("subnet-id", &ids)).send().await.map_err(aws_err("DescribeSubnets"))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .filter_map(|s| Some(SubnetInfo { subnet_id: s.subnet_id()?.to_string(), vpc_id: s.vpc_id()?.to_string() }))
+            .collect())
+    }
+
     async fn resolve_image(&self, parameter: &str) -> Result<String, StepError> {
         let out = self.ssm.get_parameter().name(parameter).send().await.map_err(aws_err("GetParameter"))?;
         out.parameter()

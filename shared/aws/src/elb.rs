@@ -1,6 +1,8 @@
 //! The load balancer adapter: listener and rule reads, the canary rule's create / modify /
-//! delete, and the canary target groups. Ownership is by tag: Aviary only ever modifies or
-//! deletes rules and target groups tagged with its deployment id.
+//! delete, and the canary target groups. Ownership is by tag: a router belongs to one
+//! installation; everything it creates carries `aviary:managed-by`, `aviary:installation` and
+//! the deployment id, and its inventories see only resources carrying all three, so it never
+//! reports (and cleanup never deletes) what another installation made.
 
 use std::collections::HashMap;
 
@@ -12,7 +14,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use async_trait::async_trait;
-use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
+use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_INSTALLATION, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
 use aviary_core::spec::{RuleConditions, Stickiness};
 use aviary_core::steps::{GroupHealth, TargetState};
 use aviary_core::traffic::{RuleWeights, WeightedTarget};
@@ -25,9 +27,10 @@ use aviary_ports::{
 
 use crate::errors::{aws_err, code, is_not_found};
 
-pub fn tags(owner: &OwnerTags) -> Vec<Tag> {
+pub fn tags(installation: &str, owner: &OwnerTags) -> Vec<Tag> {
     vec![
         Tag::builder().key(TAG_MANAGED_BY).value(TAG_MANAGED_BY_VALUE).build(),
+        Tag::builder().key(TAG_INSTALLATION).value(installation).build(),
         Tag::builder().key(TAG_DEPLOYMENT_ID).value(&owner.deployment_id).build(),
         Tag::builder().key(TAG_ROLE).value(&owner.role).build(),
     ]
@@ -190,19 +193,34 @@ pub fn snapshot(rule: &Rule) -> RuleSnapshot {
     }
 }
 
-/// The traffic router on an Application Load Balancer.
+/// The traffic router on an Application Load Balancer, for one installation.
 #[derive(Clone)]
 pub struct AlbRouter {
     pub(crate) client: Client,
+    installation: String,
 }
 
 impl AlbRouter {
-    pub fn new(client: Client) -> Self {
-        AlbRouter { client }
+    pub fn new(client: Client, installation: &str) -> Self {
+        AlbRouter { client, installation: installation.into() }
     }
 
-    pub fn from_conf(config: &aws_config::SdkConfig) -> Self {
-        AlbRouter::new(Client::new(config))
+    pub fn from_conf(config: &aws_config::SdkConfig, installation: &str) -> Self {
+        AlbRouter::new(Client::new(config), installation)
+    }
+
+    /// The installation's tags for a new resource; refused when no installation is configured
+    /// (an untagged resource would be invisible to cleanup, and to the IAM conditions).
+    fn owner_tags(&self, owner: &OwnerTags) -> Result<Vec<Tag>, StepError> {
+        crate::require_installation(&self.installation)?;
+        Ok(tags(&self.installation, owner))
+    }
+
+    /// The deployment id of a resource with these tags, when this installation made it.
+    fn ours(&self, t: &HashMap<String, String>) -> Option<String> {
+        let managed = t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE);
+        let installation = !self.installation.is_empty() && t.get(TAG_INSTALLATION) == Some(&self.installation);
+        (managed && installation).then(|| t.get(TAG_DEPLOYMENT_ID).cloned()).flatten()
     }
 
     /// The listener, or `None` when it does not exist.
@@ -288,10 +306,7 @@ impl AlbRouter {
             .into_iter()
             .filter_map(|r| {
                 let t = tags.get(r.rule_arn()?)?;
-                (t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE))
-                    .then(|| t.get(TAG_DEPLOYMENT_ID).cloned())
-                    .flatten()
-                    .map(|id| (snapshot(&r), id))
+                self.ours(t).map(|id| (snapshot(&r), id))
             })
             .collect())
     }
@@ -371,9 +386,7 @@ impl AlbRouter {
         };
         let Some(arn) = arn else { return Ok(None) };
         let tags = self.tags_of(std::slice::from_ref(&arn)).await?;
-        let owner = tags.get(&arn).and_then(|t| {
-            (t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE)).then(|| t.get(TAG_DEPLOYMENT_ID).cloned()).flatten()
-        });
+        let owner = tags.get(&arn).and_then(|t| self.ours(t));
         Ok(Some((arn, owner)))
     }
 
@@ -396,7 +409,7 @@ impl AlbRouter {
             .healthy_threshold_count(health.healthy_threshold as i32)
             .unhealthy_threshold_count(health.unhealthy_threshold as i32)
             .matcher(Matcher::builder().http_code(&health.matcher).build())
-            .set_tags(Some(tags(&req.owner)))
+            .set_tags(Some(self.owner_tags(&req.owner)?))
             .send()
             .await
             .map_err(aws_err("CreateTargetGroup"))?;
@@ -493,10 +506,7 @@ impl AlbRouter {
             .into_iter()
             .filter_map(|arn| {
                 let t = tags.get(&arn)?;
-                (t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE))
-                    .then(|| t.get(TAG_DEPLOYMENT_ID).cloned())
-                    .flatten()
-                    .map(|id| (arn, id))
+                self.ours(t).map(|id| (arn, id))
             })
             .collect())
     }
@@ -566,7 +576,7 @@ impl TrafficRouter for AlbRouter {
         stickiness: Option<&Stickiness>,
         owner: &OwnerTags,
     ) -> Result<String, CreateRuleError> {
-        self.create_rule_impl(listener_arn, priority, rule_conditions(conditions), forward_action(weights, stickiness), tags(owner)).await
+        self.create_rule_impl(listener_arn, priority, rule_conditions(conditions), forward_action(weights, stickiness), self.owner_tags(owner)?).await
     }
     async fn modify_rule(&self, rule_arn: &str, change: &RouteChange) -> Result<(), StepError> {
         let conditions = change.conditions.as_ref().map(rule_conditions);

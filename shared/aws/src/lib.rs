@@ -50,6 +50,8 @@ pub struct Resources {
     pub artifact_bucket: String,
     pub deploy_state_machine_arn: String,
     pub teardown_state_machine_arn: String,
+    /// `AVIARY_INSTALLATION`: the stack's name, tagged on every resource Aviary creates.
+    pub installation: String,
 }
 
 impl Resources {
@@ -60,8 +62,18 @@ impl Resources {
             artifact_bucket: var("AVIARY_BUCKET"),
             deploy_state_machine_arn: var("AVIARY_DEPLOY_STATE_MACHINE_ARN"),
             teardown_state_machine_arn: var("AVIARY_TEARDOWN_STATE_MACHINE_ARN"),
+            installation: var("AVIARY_INSTALLATION"),
         }
     }
+}
+
+/// An adapter never creates a resource without the installation's tag: it would be invisible
+/// to cleanup and outside the IAM conditions.
+pub(crate) fn require_installation(installation: &str) -> Result<(), aviary_core::StepError> {
+    if installation.is_empty() {
+        return Err(aviary_core::StepError::Config("environment variable AVIARY_INSTALLATION is not set (the stack's name)".into()));
+    }
+    Ok(())
 }
 
 /// The default SDK config from the environment.

@@ -17,7 +17,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 
-use aviary_core::ids::TAG_DEPLOYMENT_ID;
+use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_INSTALLATION};
 use aviary_core::spec::RuleConditions;
 use aviary_core::traffic::{RuleWeights, WeightedTarget};
 use aviary_core::StepError;
@@ -31,7 +31,7 @@ type SsmClient = aws_sdk_ssm::Client;
 /// EC2 compute over a mocked EC2 client (SSM unused by these tests: a mock that answers nothing).
 fn ec2(client: Ec2Client) -> Ec2Compute {
     let ssm = mock!(SsmClient::get_parameter).then_error(|| aws_sdk_ssm::operation::get_parameter::GetParameterError::generic(meta("unused")));
-    Ec2Compute::new(client, mock_client!(aws_sdk_ssm, [&ssm]))
+    Ec2Compute::new(client, mock_client!(aws_sdk_ssm, [&ssm]), "prod-aviary")
 }
 
 type ElbClient = aws_sdk_elasticloadbalancingv2::Client;
@@ -44,14 +44,14 @@ fn meta(code: &str) -> ErrorMetadata {
 #[tokio::test]
 async fn deleting_a_rule_that_is_gone_counts_as_done() {
     let gone = mock!(ElbClient::delete_rule).then_error(|| DeleteRuleError::generic(meta("RuleNotFound")));
-    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&gone]));
+    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&gone]), "prod-aviary");
     assert_eq!(elb.delete_rule("arn:rule").await, Ok(false));
 }
 
 #[tokio::test]
 async fn a_target_group_still_in_use_makes_teardown_retry() {
     let in_use = mock!(ElbClient::delete_target_group).then_error(|| DeleteTargetGroupError::generic(meta("ResourceInUse")));
-    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&in_use]));
+    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&in_use]), "prod-aviary");
     let err = elb.delete_target_group("arn:tg").await.unwrap_err();
     assert_eq!(err.name(), "TeardownIncomplete");
 }
@@ -59,7 +59,7 @@ async fn a_target_group_still_in_use_makes_teardown_retry() {
 #[tokio::test]
 async fn a_lost_priority_race_is_reported_as_such() {
     let taken = mock!(ElbClient::create_rule).then_error(|| CreateRuleError::generic(meta("PriorityInUse")));
-    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&taken]));
+    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, [&taken]), "prod-aviary");
     let w = RuleWeights {
         production: vec![WeightedTarget { target_group_arn: "tg-p".into(), weight: 1 }],
         baseline: WeightedTarget { target_group_arn: "tg-b".into(), weight: 0 },
@@ -73,7 +73,7 @@ async fn a_lost_priority_race_is_reported_as_such() {
 async fn throttling_is_transient_and_other_errors_are_not() {
     let throttled = mock!(ElbClient::describe_rules).then_error(|| DescribeRulesError::generic(meta("Throttling")));
     let denied = mock!(ElbClient::describe_rules).then_error(|| DescribeRulesError::generic(meta("AccessDenied")));
-    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&throttled, &denied]));
+    let elb = Elb::new(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&throttled, &denied]), "prod-aviary");
     let first = elb.rules("arn:listener").await.unwrap_err();
     assert_eq!(first.name(), "AwsTransient", "{first}");
     let second = elb.rules("arn:listener").await.unwrap_err();
@@ -123,11 +123,14 @@ async fn instances_launch_with_imdsv2_profile_and_tags() {
     let none_yet = mock!(Ec2Client::describe_instances).then_output(|| DescribeInstancesOutput::builder().build());
     let launch = mock!(Ec2Client::run_instances)
         .match_requests(|r| {
-            let imds = r.metadata_options().and_then(|m| m.http_tokens()) == Some(&HttpTokensState::Required);
+            let imds = r.metadata_options().and_then(|m| m.http_tokens()) == Some(&HttpTokensState::Required)
+                && r.metadata_options().and_then(|m| m.http_put_response_hop_limit()) == Some(1);
             let profile = r.iam_instance_profile().and_then(|p| p.name()) == Some("aviary-instance");
             let tagged = |rt: ResourceType| {
                 r.tag_specifications().iter().any(|s| {
-                    s.resource_type() == Some(&rt) && s.tags().iter().any(|t| t.key() == Some(TAG_DEPLOYMENT_ID) && t.value() == Some("web-1"))
+                    s.resource_type() == Some(&rt)
+                        && s.tags().iter().any(|t| t.key() == Some(TAG_DEPLOYMENT_ID) && t.value() == Some("web-1"))
+                        && s.tags().iter().any(|t| t.key() == Some(TAG_INSTALLATION) && t.value() == Some("prod-aviary"))
                 })
             };
             let no_secrets = r.user_data().is_some_and(|u| !u.contains("AKIA"));
@@ -146,6 +149,7 @@ async fn instances_launch_with_imdsv2_profile_and_tags() {
             security_group_id: "sg-1".into(),
             instance_profile: "aviary-instance".into(),
             user_data: "#!/bin/bash\necho hi\n".into(),
+            metadata_hop_limit: 1,
         })
         .await
         .unwrap();

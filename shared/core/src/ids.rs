@@ -8,6 +8,10 @@ pub const TAG_MANAGED_BY: &str = "aviary:managed-by";
 pub const TAG_MANAGED_BY_VALUE: &str = "aviary";
 pub const TAG_DEPLOYMENT_ID: &str = "aviary:deployment-id";
 pub const TAG_ROLE: &str = "aviary:role";
+/// Which installation (stack) created a resource. Every resource Aviary creates carries it, and
+/// every inventory, cleanup filter and IAM write condition requires it, so two installations on
+/// one account never see or touch each other's resources.
+pub const TAG_INSTALLATION: &str = "aviary:installation";
 
 /// The S3 prefix all canaries live under.
 pub const CANARY_PREFIX: &str = "canaries/";

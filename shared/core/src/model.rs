@@ -106,6 +106,37 @@ pub struct Deployment {
     pub execution_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown_execution_arn: Option<String>,
+    /// The artifacts exactly as admission checked them: instances fetch these versions and
+    /// verify these digests before running anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_artifacts: Option<PinnedArtifacts>,
+    /// Unix seconds until which a traffic change holds the deployment (changes are applied
+    /// one at a time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_lease_until: Option<i64>,
+}
+
+/// One artifact as admission read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinnedArtifact {
+    /// The full object key.
+    pub key: String,
+    /// The S3 object version read (absent on an unversioned bucket: then only the digest pins it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// Lower-case hex sha256 of every byte read.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// The three artifacts of a deployment, pinned at admission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinnedArtifacts {
+    pub baseline_tarball: PinnedArtifact,
+    pub canary_tarball: PinnedArtifact,
+    pub compose_file: PinnedArtifact,
 }
 
 impl Deployment {
@@ -132,7 +163,17 @@ impl Deployment {
             monitoring: None,
             execution_arn: None,
             teardown_execution_arn: None,
+            pinned_artifacts: None,
+            traffic_lease_until: None,
         }
+    }
+
+    /// The artifacts admission pinned; a record without them (admitted by an older Aviary)
+    /// is never launched, since nothing says which bytes were checked.
+    pub fn pinned(&self) -> Result<&PinnedArtifacts, crate::error::StepError> {
+        self.pinned_artifacts.as_ref().ok_or_else(|| {
+            crate::error::StepError::InvalidInput(format!("deployment {} has no pinned artifacts; upload it again", self.id))
+        })
     }
 
     /// The spec of a deployment that passed validation.

@@ -60,6 +60,11 @@ pub struct DeploymentSpec {
     /// Explicit rule priority; default: the first free priority after the listener's rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u32>,
+    /// Where the rule may go among the listener's rules: after every existing rule (the
+    /// default), or ahead of them at the explicit `priority` (needs the installation's
+    /// permission too).
+    #[serde(default, skip_serializing_if = "RulePlacement::is_default")]
+    pub rule_placement: RulePlacement,
     /// Time to live: cleanup tears the canary down after this many minutes (10–10080).
     #[serde(default = "default_ttl_minutes")]
     pub ttl_minutes: u32,
@@ -72,6 +77,24 @@ pub struct DeploymentSpec {
     /// Artifact names inside the deployment's S3 prefix.
     #[serde(default)]
     pub artifacts: Artifacts,
+}
+
+/// Where the canary rule is evaluated relative to the rules the listener already has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RulePlacement {
+    /// After every rule that exists at admission: the canary only shares traffic no user
+    /// rule handles (a user's deny or redirect rule keeps working).
+    #[default]
+    AfterExistingRules,
+    /// At the spec's explicit priority, even before existing rules.
+    AheadOfExistingRules,
+}
+
+impl RulePlacement {
+    pub fn is_default(&self) -> bool {
+        *self == RulePlacement::AfterExistingRules
+    }
 }
 
 fn default_instance_type() -> String {
@@ -377,6 +400,9 @@ impl DeploymentSpec {
                 err("priority", format!("must be 1-{MAX_RULE_PRIORITY}, got {p}"));
             }
         }
+        if self.rule_placement == RulePlacement::AheadOfExistingRules && self.priority.is_none() {
+            err("rulePlacement", "aheadOfExistingRules needs an explicit priority".into());
+        }
         if !(10..=10_080).contains(&self.ttl_minutes) {
             err("ttlMinutes", format!("must be 10-10080 minutes (7 days), got {}", self.ttl_minutes));
         }
@@ -387,8 +413,11 @@ impl DeploymentSpec {
             if let Some(cidr) = &self.monitoring.allowed_cidr {
                 if !is_cidr(cidr) {
                     err("monitoring.allowedCidr", format!("'{cidr}' is not an IPv4 CIDR block (e.g. 203.0.113.0/24)"));
-                } else if cidr.ends_with("/0") {
-                    err("monitoring.allowedCidr", "must not open the monitoring UIs to the whole internet (/0)".into());
+                } else if cidr_prefix_len(cidr) < MIN_UI_CIDR_PREFIX {
+                    err(
+                        "monitoring.allowedCidr",
+                        format!("'{cidr}' is too wide: the monitoring UIs open at most to a /{MIN_UI_CIDR_PREFIX} (or use SSM port forwarding, docs/monitoring.md)"),
+                    );
                 }
             }
             if let Some(p) = &self.monitoring.app_metrics_path {
@@ -563,6 +592,14 @@ fn is_instance_type(s: &str) -> bool {
 }
 
 /// IPv4 CIDR, e.g. `10.0.0.0/16`.
+/// The widest block the monitoring UIs may be opened to.
+pub const MIN_UI_CIDR_PREFIX: u8 = 16;
+
+/// The prefix length of a CIDR block `is_cidr` accepted (0 for anything else).
+fn cidr_prefix_len(s: &str) -> u8 {
+    s.split_once('/').and_then(|(_, l)| l.parse().ok()).unwrap_or(0)
+}
+
 pub fn is_cidr(s: &str) -> bool {
     let Some((ip, len)) = s.split_once('/') else { return false };
     ip.parse::<std::net::Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 32) && !len.starts_with('+')
@@ -587,7 +624,7 @@ fn is_artifact_name(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> DeploymentSpec {

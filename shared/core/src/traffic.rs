@@ -158,26 +158,41 @@ fn split_proportionally(production: &[WeightedTarget], total: u32) -> Vec<Weight
 pub enum PriorityError {
     #[error("priority {0} is already used by another rule on this listener")]
     Taken(u32),
-    #[error("no free rule priority left on this listener")]
-    Exhausted,
+    #[error(
+        "priority {priority} would put the canary rule ahead of the listener's existing rules (the last is at {last}); \
+         leave priority out, or choose one above {last}"
+    )]
+    AheadOfExistingRules { priority: u32, last: u32 },
+    #[error("no free rule priority after the listener's existing rules (the last is at {last}, the ALB's highest is 50000)")]
+    NoneAfterExistingRules { last: u32 },
 }
 
-/// Chooses the rule priority. An explicit priority must be free. Otherwise the canary rule
-/// goes after every rule the user has (so it only shares traffic that would otherwise reach
-/// the listener's default action), at the first free number after the highest priority in
-/// use; `skip` moves further along after a lost race (`PriorityInUse`).
-pub fn choose_priority(used: &[u32], explicit: Option<u32>, skip: u32) -> Result<u32, PriorityError> {
+/// Chooses the rule priority. By default the canary rule goes after every rule the listener
+/// has (so it only shares traffic that no user rule handles: a user's deny or redirect rule
+/// keeps working), at the first free number after the highest priority in use; `skip` moves
+/// further along after a lost race (`PriorityInUse`). There is no fallback below the last
+/// rule: with no room after it, the answer is an error, never a jump ahead.
+///
+/// An explicit priority must be free, and after the existing rules unless `ahead_allowed`
+/// (the spec opted in and the installation permits it).
+pub fn choose_priority(used: &[u32], explicit: Option<u32>, skip: u32, ahead_allowed: bool) -> Result<u32, PriorityError> {
+    let last = used.iter().copied().max().unwrap_or(0);
     if let Some(p) = explicit {
-        return if used.contains(&p) { Err(PriorityError::Taken(p)) } else { Ok(p) };
+        if used.contains(&p) {
+            return Err(PriorityError::Taken(p));
+        }
+        if p < last && !ahead_allowed {
+            return Err(PriorityError::AheadOfExistingRules { priority: p, last });
+        }
+        return Ok(p);
     }
-    let start = used.iter().copied().max().unwrap_or(0) + 1;
-    let mut p = start.checked_add(skip).ok_or(PriorityError::Exhausted)?;
+    let mut p = last.saturating_add(1).saturating_add(skip);
     while used.contains(&p) {
-        p += 1;
+        p = p.saturating_add(1);
     }
     if p > MAX_RULE_PRIORITY {
-        // Past the top: fall back to the highest free number below.
-        return (1..=MAX_RULE_PRIORITY).rev().find(|c| !used.contains(c)).ok_or(PriorityError::Exhausted);
+        // Past the top after a lost race: the lowest free number after the last rule, if any.
+        return (last + 1..=MAX_RULE_PRIORITY).find(|c| !used.contains(c)).ok_or(PriorityError::NoneAfterExistingRules { last });
     }
     Ok(p)
 }
@@ -229,12 +244,24 @@ mod tests {
 
     #[test]
     fn priority_goes_after_user_rules_and_skips_taken_numbers() {
-        assert_eq!(choose_priority(&[], None, 0), Ok(1));
-        assert_eq!(choose_priority(&[10, 20], None, 0), Ok(21));
-        assert_eq!(choose_priority(&[10, 20], None, 2), Ok(23));
-        assert_eq!(choose_priority(&[10], Some(10), 0), Err(PriorityError::Taken(10)));
-        assert_eq!(choose_priority(&[10], Some(11), 0), Ok(11));
-        assert_eq!(choose_priority(&[50_000], None, 0), Ok(49_999));
+        assert_eq!(choose_priority(&[], None, 0, false), Ok(1));
+        assert_eq!(choose_priority(&[10, 20], None, 0, false), Ok(21));
+        assert_eq!(choose_priority(&[10, 20], None, 2, false), Ok(23));
+        assert_eq!(choose_priority(&[10], Some(10), 0, false), Err(PriorityError::Taken(10)));
+        assert_eq!(choose_priority(&[10], Some(11), 0, false), Ok(11));
+        // A lost race near the top: the lowest free number still after the last rule.
+        assert_eq!(choose_priority(&[49_990], None, 100, false), Ok(49_991));
+    }
+
+    #[test]
+    fn priority_never_jumps_ahead_of_the_users_rules_unless_allowed() {
+        // A user rule at the very top (e.g. a catch-all deny at 50000): no room after it.
+        assert_eq!(choose_priority(&[50_000], None, 0, false), Err(PriorityError::NoneAfterExistingRules { last: 50_000 }));
+        assert_eq!(choose_priority(&[50_000], None, 0, true), Err(PriorityError::NoneAfterExistingRules { last: 50_000 }));
+        // An explicit priority between or before existing rules needs the opt-in.
+        assert_eq!(choose_priority(&[10, 20], Some(15), 0, false), Err(PriorityError::AheadOfExistingRules { priority: 15, last: 20 }));
+        assert_eq!(choose_priority(&[10, 20], Some(1), 0, true), Ok(1));
+        assert_eq!(choose_priority(&[10, 20], Some(21), 0, false), Ok(21));
     }
 
     proptest! {
@@ -253,8 +280,9 @@ mod tests {
 
         #[test]
         fn chosen_priority_is_always_free(used in proptest::collection::vec(1u32..=60, 0..40), skip in 0u32..10) {
-            let p = choose_priority(&used, None, skip).unwrap();
+            let p = choose_priority(&used, None, skip, false).unwrap();
             prop_assert!(!used.contains(&p));
+            prop_assert!(used.iter().all(|u| *u < p), "{p} is not after every rule");
             prop_assert!((1..=MAX_RULE_PRIORITY).contains(&p));
         }
     }

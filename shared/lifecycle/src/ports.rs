@@ -6,36 +6,58 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aviary_core::clock::{Clock, SystemClock};
+use aviary_core::guardrails::{Guardrails, SettingError};
 use aviary_core::model::{Deployment, Event};
 use aviary_core::spec::{RuleConditions, Stickiness};
 use aviary_core::status::Status;
 use aviary_core::steps::GroupHealth;
 use aviary_core::traffic::RuleWeights;
 use aviary_core::StepError;
-use aviary_docker_save::{ImageSummary, Limits};
+use aviary_docker_save::Limits;
 use aviary_ports::{
-    ArtifactProblem, ArtifactStore, Compute, CreateOutcome, CreateRuleError, DeploymentStore, Ingress, InstanceInfo,
-    LaunchRequest, ListenerInfo, LoadBalancerInfo, ObjectMeta, OwnerTags, Page, RouteChange, RuleSnapshot,
-    TargetGroupRequest, TargetHealthSource, TrafficRouter, Workflow, WorkflowKind,
+    ArtifactProblem, ArtifactStore, CheckedTarball, Compute, CreateOutcome, CreateRuleError, DeploymentStore, Ingress, InstanceInfo,
+    LaunchRequest, ListenerInfo, SubnetInfo, LoadBalancerInfo, ObjectMeta, OwnerTags, Page, RouteChange, RuleSnapshot,
+    TargetGroupRequest, TargetHealthSource, TrafficRouter, VersionedObject, Workflow, WorkflowKind,
 };
 
 use crate::Deployments;
 
 /// What varies per installation and is not an adapter's business.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Instance profile (name) for canary and monitor instances.
     pub instance_profile: String,
     pub region: String,
+    /// The installation's limits, or why they could not be read (then every admission and
+    /// traffic change is refused with a configuration error: a typo must not lift a limit).
+    pub guardrails: Result<Guardrails, SettingError>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { instance_profile: String::new(), region: String::new(), guardrails: Ok(Guardrails::default()) }
+    }
 }
 
 impl Settings {
-    /// `AVIARY_INSTANCE_PROFILE` and `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+    /// `AVIARY_INSTANCE_PROFILE`, `AWS_REGION` (or `AWS_DEFAULT_REGION`) and the guardrails'
+    /// variables ([`aviary_core::guardrails::env`]).
     pub fn from_env() -> Settings {
         Settings {
             instance_profile: std::env::var("AVIARY_INSTANCE_PROFILE").unwrap_or_default(),
             region: std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).unwrap_or_default(),
+            guardrails: Guardrails::from_lookup(|k| std::env::var(k).ok()),
         }
+    }
+
+    pub fn with_guardrails(mut self, g: Guardrails) -> Settings {
+        self.guardrails = Ok(g);
+        self
+    }
+
+    /// The guardrails, or a configuration error naming the unreadable setting.
+    pub fn guardrails(&self) -> Result<&Guardrails, StepError> {
+        self.guardrails.as_ref().map_err(|e| StepError::Config(e.to_string()))
     }
 
     /// The region from the SDK config when the environment names none.
@@ -247,6 +269,9 @@ impl Compute for NotWired {
     async fn aviary_instances(&self) -> Result<Vec<(String, String)>, StepError> {
         not_wired("compute")
     }
+    async fn subnets(&self, _: &[String]) -> Result<Vec<SubnetInfo>, StepError> {
+        not_wired("compute")
+    }
     async fn resolve_image(&self, _: &str) -> Result<String, StepError> {
         not_wired("compute")
     }
@@ -279,7 +304,10 @@ impl ArtifactStore for NotWired {
     async fn put(&self, _: &str, _: Vec<u8>) -> Result<(), StepError> {
         not_wired("artifact store")
     }
-    async fn check_tarball(&self, _: &str, _: Limits) -> Result<Result<ImageSummary, ArtifactProblem>, StepError> {
+    async fn get_versioned(&self, _: &str, _: usize) -> Result<Result<VersionedObject, ArtifactProblem>, StepError> {
+        not_wired("artifact store")
+    }
+    async fn check_tarball(&self, _: &str, _: Limits) -> Result<Result<CheckedTarball, ArtifactProblem>, StepError> {
         not_wired("artifact store")
     }
 }

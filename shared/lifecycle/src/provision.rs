@@ -1,7 +1,7 @@
 //! `provision`: security groups and the baseline, canary (and monitor) instances.
 
 use aviary_core::StepError;
-use aviary_core::model::{Deployment, Outcome};
+use aviary_core::model::{Deployment, Outcome, PinnedArtifact};
 use aviary_monitoring as monitoring;
 use aviary_core::status::Status;
 use aviary_core::steps::{DeploymentRef, ProvisionOutput};
@@ -87,9 +87,12 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
     };
     ec2.allow_ingress(&app_sg, &ingress).await?;
 
+    // Only what admission checked runs: each instance fetches the pinned version and verifies
+    // its digest. A record without pins is refused before anything is launched.
+    let pinned = d.pinned()?.clone();
     let mut launched = Vec::new();
-    for (role, tarball) in [("baseline", &spec.artifacts.baseline_tarball), ("canary", &spec.artifacts.canary_tarball)] {
-        let user_data = app_user_data(ports, &d, &bucket, role, tarball)?;
+    for (role, tarball) in [("baseline", &pinned.baseline_tarball), ("canary", &pinned.canary_tarball)] {
+        let user_data = app_user_data(ports, &d, &bucket, role, tarball, &pinned.compose_file)?;
         let inst = ec2
             .ensure_instance(&LaunchRequest {
                 deployment_id: id.clone(),
@@ -100,6 +103,7 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
                 security_group_id: app_sg.clone(),
                 instance_profile: profile.clone(),
                 user_data,
+                metadata_hop_limit: 1,
             })
             .await?;
         let iid = inst.instance_id.clone();
@@ -128,6 +132,9 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
                     security_group_id: sg.clone(),
                     instance_profile: profile.clone(),
                     user_data,
+                    // Grafana's CloudWatch data source runs in a container and reads the
+                    // instance role's credentials; the monitor runs only images Aviary chose.
+                    metadata_hop_limit: 2,
                 })
                 .await?;
             let host = inst.public_ip.clone().or(inst.private_ip.clone());
@@ -156,15 +163,22 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
     Ok(out)
 }
 
-fn app_user_data(ports: &Ports, d: &Deployment, bucket: &str, role: &str, tarball: &str) -> Result<String, StepError> {
+fn app_user_data(
+    ports: &Ports,
+    d: &Deployment,
+    bucket: &str,
+    role: &str,
+    tarball: &PinnedArtifact,
+    compose: &PinnedArtifact,
+) -> Result<String, StepError> {
     let spec = d.spec()?;
     Ok(monitoring::app_user_data(&monitoring::AppInstanceContext {
         deployment_id: d.id.clone(),
         role: role.into(),
         region: ports.settings.region.clone(),
         bucket: bucket.into(),
-        tarball_key: d.artifact_key(tarball),
-        compose_key: d.artifact_key(&spec.artifacts.compose_file),
+        tarball: tarball.clone(),
+        compose: compose.clone(),
         app_port: spec.app_port,
     }))
 }

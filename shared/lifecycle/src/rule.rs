@@ -52,7 +52,13 @@ async fn create(ports: &Ports, id: &str) -> Result<ListenerRuleOutput, StepError
     let existing = elb.aviary_rules(&spec.listener_arn).await?.into_iter().find(|(_, dep)| dep == id);
     let (rule_arn, priority) = match existing {
         Some((rule, _)) => (rule.rule_arn.clone(), rule.priority_number().unwrap_or(0)),
-        None => claim_priority(elb, id, &spec.listener_arn, spec.priority, &weights, spec.stickiness.as_ref(), &spec.conditions).await?,
+        None => {
+            // Placement is checked again here, against the rules as they are now: a rule the
+            // user added since admission is still one the canary must not go ahead of.
+            let ahead_allowed = ports.settings.guardrails()?.rules_ahead_allowed(&spec);
+            let placement = Placement { explicit: spec.priority, ahead_allowed };
+            claim_priority(elb, id, &spec.listener_arn, placement, &weights, spec.stickiness.as_ref(), &spec.conditions).await?
+        }
     };
     // Record the rule at once: from here on teardown must remove it.
     let deadline = ports.clock.now_secs() + i64::from(spec.health_deadline_minutes) * 60;
@@ -76,11 +82,18 @@ async fn create(ports: &Ports, id: &str) -> Result<ListenerRuleOutput, StepError
     Ok(ListenerRuleOutput { rule_arn, priority, weights })
 }
 
+/// Where the rule may go: the spec's explicit priority, and whether it may be ahead of the
+/// listener's existing rules.
+struct Placement {
+    explicit: Option<u32>,
+    ahead_allowed: bool,
+}
+
 async fn claim_priority(
     elb: &dyn TrafficRouter,
     id: &str,
     listener_arn: &str,
-    explicit: Option<u32>,
+    placement: Placement,
     weights: &RuleWeights,
     stickiness: Option<&Stickiness>,
     conditions: &aviary_core::spec::RuleConditions,
@@ -90,9 +103,10 @@ async fn claim_priority(
     for attempt in 0..MAX_PRIORITY_ATTEMPTS {
         let used = used_priorities(&elb.rules(listener_arn).await?);
         let skip = if attempt == 0 { 0 } else { spread % (attempt * 2 + 1) };
-        let priority = choose_priority(&used, explicit, skip).map_err(|e| match e {
+        let Placement { explicit, ahead_allowed } = placement;
+        let priority = choose_priority(&used, explicit, skip, ahead_allowed).map_err(|e| match e {
             PriorityError::Taken(p) => StepError::PriorityExhausted(format!("the spec's priority {p} is taken")),
-            PriorityError::Exhausted => StepError::PriorityExhausted("the listener has no free priority".into()),
+            other => StepError::PriorityExhausted(other.to_string()),
         })?;
         match elb.create_rule(listener_arn, priority, conditions, weights, stickiness, &OwnerTags::new(id, "rule")).await {
             Ok(arn) => return Ok((arn, priority)),

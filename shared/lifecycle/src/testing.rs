@@ -10,6 +10,7 @@ use aviary_core::model::{Deployment, Source};
 use aviary_core::spec::DeploymentSpec;
 use aviary_core::status::Status;
 use aviary_core::steps::{DeploymentRef, ListenerRuleInput, RuleAction, TeardownInput};
+use aviary_core::guardrails::Guardrails;
 use aviary_docker_save::{build_image, BuildOptions, Layout};
 use aviary_ports::memory::{
     Cloud, MemoryArtifacts, MemoryCompute, MemoryHealth, MemoryRouter, MemoryStore, MemoryWorkflow, SAMPLE_LISTENER,
@@ -42,14 +43,29 @@ impl Default for World {
 impl World {
     pub fn new() -> World {
         let cloud = Cloud::default();
-        let store = MemoryStore::new(cloud.clone());
         let router = MemoryRouter::with_sample(cloud.clone());
-        let health = MemoryHealth::new(router.clone());
         let compute = MemoryCompute::new(cloud.clone());
+        World::assemble(cloud, router, compute, BUCKET)
+    }
+
+    /// A second installation in the same account: the same load balancers, instances and
+    /// call log, seen through its own installation tag, with its own table, workflow engine
+    /// and bucket.
+    pub fn second_installation(&self, installation: &str) -> World {
+        let router = self.router.for_installation(installation);
+        let compute = self.compute.for_installation(installation);
+        World::assemble(self.cloud.clone(), router, compute, &format!("{installation}-artifacts"))
+    }
+
+    fn assemble(cloud: Cloud, router: MemoryRouter, compute: MemoryCompute, bucket: &str) -> World {
+        let store = MemoryStore::new(cloud.clone());
+        let health = MemoryHealth::new(router.clone());
         let workflow = MemoryWorkflow::new(cloud.clone());
-        let artifacts = MemoryArtifacts::new(BUCKET, cloud.clone());
+        let artifacts = MemoryArtifacts::new(bucket, cloud.clone());
         let clock = ManualClock::at_secs(NOW);
-        let ports = Ports::new(Settings { instance_profile: "aviary-instance".into(), region: "us-east-1".into() })
+        let settings = Settings { instance_profile: "aviary-instance".into(), region: "us-east-1".into(), ..Settings::default() }
+            .with_guardrails(World::guardrails());
+        let ports = Ports::new(settings)
             .with_store(Arc::new(store.clone()))
             .with_router(Arc::new(router.clone()))
             .with_health(Arc::new(health.clone()))
@@ -58,6 +74,16 @@ impl World {
             .with_artifacts(Arc::new(artifacts.clone()))
             .with_clock(Arc::new(clock.clone()));
         World { cloud, store, router, health, compute, workflow, artifacts, clock, ports }
+    }
+
+    /// Replaces the installation's guardrails (what the handlers read from the environment).
+    pub fn set_guardrails(&mut self, g: Guardrails) {
+        self.ports.settings = self.ports.settings.clone().with_guardrails(g);
+    }
+
+    /// The guardrails the world starts with: the sample listener allowed, defaults otherwise.
+    pub fn guardrails() -> Guardrails {
+        Guardrails { allowed_listeners: vec![SAMPLE_LISTENER.into()], ..Guardrails::default() }
     }
 
     /// Uploads valid tarballs and compose file for `name`.

@@ -2,6 +2,7 @@
 //! each cloud call, lost races, idempotent retries and teardown after every partial state.
 
 mod admission_tests;
+mod guardrail_tests;
 mod lifecycle_tests;
 mod teardown_tests;
 mod traffic_tests;

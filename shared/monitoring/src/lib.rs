@@ -35,7 +35,7 @@ pub mod userdata;
 pub mod versions;
 pub mod yaml;
 
-pub use app_userdata::{app_user_data, render_app_user_data, AppInstanceContext};
+pub use app_userdata::{app_user_data, preview_pin, render_app_user_data, AppInstanceContext};
 pub use context::{AlbDimensions, MonitorContext, RoleTargets, ScrapeTargets, StaticTargets};
 pub use error::MonitoringError;
 pub use render::{monitor_user_data, monitoring_links, render_all, render_monitor_user_data, RenderedFile};

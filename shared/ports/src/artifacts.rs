@@ -20,6 +20,24 @@ pub enum ArtifactProblem {
     Missing { bucket: String, key: String },
     #[error("{key} is not a docker-save image: {source}")]
     BadTarball { key: String, source: TarballError },
+    #[error("{key} is {bytes} bytes; the limit is {limit}")]
+    TooLarge { key: String, bytes: u64, limit: u64 },
+}
+
+/// A tarball that passed the checker, and which version of the object was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedTarball {
+    pub summary: ImageSummary,
+    pub version: Option<String>,
+    /// Lower-case hex sha256 of the bytes checked.
+    pub sha256: String,
+}
+
+/// A small object's bytes and the version they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionedObject {
+    pub bytes: Vec<u8>,
+    pub version: Option<String>,
 }
 
 #[async_trait]
@@ -30,8 +48,11 @@ pub trait ArtifactStore: Send + Sync {
     /// The object's bytes, or `None` if it does not exist; larger than `max_bytes` is
     /// `InvalidInput`. Only for small files (specs).
     async fn get_small(&self, key: &str, max_bytes: usize) -> Result<Option<Vec<u8>>, StepError>;
+    /// Like `get_small`, with the version the bytes are (what admission pins). Larger than
+    /// `max_bytes` is an [`ArtifactProblem::TooLarge`], without reading the rest.
+    async fn get_versioned(&self, key: &str, max_bytes: usize) -> Result<Result<VersionedObject, ArtifactProblem>, StepError>;
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StepError>;
     /// Streams the tarball through the checker. The outer error is a cloud failure; the inner
     /// one says what is wrong with the artifact.
-    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<ImageSummary, ArtifactProblem>, StepError>;
+    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<CheckedTarball, ArtifactProblem>, StepError>;
 }

@@ -34,6 +34,16 @@ pub struct LaunchRequest {
     pub instance_profile: String,
     /// Plain text.
     pub user_data: String,
+    /// IMDS hop limit: 1 keeps the instance role's credentials away from containers (app
+    /// instances); 2 only where a container needs them (the monitor's Grafana).
+    pub metadata_hop_limit: u8,
+}
+
+/// A subnet and the network it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetInfo {
+    pub subnet_id: String,
+    pub vpc_id: String,
 }
 
 #[async_trait]
@@ -57,4 +67,6 @@ pub trait Compute: Send + Sync {
     async fn aviary_instances(&self) -> Result<Vec<(String, String)>, StepError>;
     /// The machine image a public catalogue parameter names (the latest Amazon Linux 2023).
     async fn resolve_image(&self, parameter: &str) -> Result<String, StepError>;
+    /// The subnets among `ids` that exist (missing ones are left out, not an error).
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<SubnetInfo>, StepError>;
 }

@@ -25,8 +25,8 @@ pub mod router;
 pub mod store;
 pub mod workflow;
 
-pub use artifacts::{ArtifactProblem, ArtifactStore, ObjectMeta};
-pub use compute::{Compute, Ingress, InstanceInfo, LaunchRequest};
+pub use artifacts::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject};
+pub use compute::{Compute, Ingress, InstanceInfo, LaunchRequest, SubnetInfo};
 pub use router::{
     describe_conditions, used_priorities, CreateRuleError, OverrideHealth, ListenerInfo, LoadBalancerInfo, RouteChange, RuleSnapshot, TargetGroupRequest,
     TargetHealthSource, TrafficRouter,

@@ -31,8 +31,9 @@ pub struct Api {
 /// A fresh emulator with Aviary's resources, the sample production environment and the
 /// sample canary written to a temporary directory.
 pub async fn start(options: LocalOptions) -> Api {
-    let rt = LocalRuntime::start(options).await.expect("local runtime");
+    let mut rt = LocalRuntime::start(options).await.expect("local runtime");
     let env = aviary_local::environment::create(&rt.config, "prod").await.expect("sample environment");
+    rt.allow_listener(&env.listener_arn);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("aviary-api-test-{}-{nanos}", std::process::id()));
     aviary_local::demo::write_sample(&dir, &env.listener_arn).expect("sample canary");

@@ -2,7 +2,7 @@
 //! validated against the deployment's spec before its status is looked at, so an invalid
 //! value is a 400 whatever the status; a valid one on a canary that is not ACTIVE is a 409.
 
-use aviary_lifecycle::traffic::{change_traffic, merged_spec, TrafficChange, TrafficChangeError};
+use aviary_lifecycle::traffic::{change_traffic, TrafficChange, TrafficChangeError};
 use axum::extract::State;
 
 use crate::context::Invocation;
@@ -24,6 +24,10 @@ impl From<TrafficChangeError> for ApiError {
                     if status.is_deploying() { " (wait until it is healthy and taking traffic)" } else { "" }
                 ),
             },
+            TrafficChangeError::Busy { id } => ApiError::Conflict {
+                name: "TrafficChangeInProgress",
+                message: format!("another traffic change of deployment {id} is being applied; retry in a few seconds"),
+            },
             TrafficChangeError::Step(s) => ApiError::Step(s),
         }
     }
@@ -41,12 +45,8 @@ pub async fn change(
     if change == TrafficChange::default() {
         return Err(ApiError::field("body", "name at least one of trafficPercent, conditions, stickiness"));
     }
-    let d = state.ports.store.get(&id).await?.ok_or_else(|| ApiError::not_found(&id))?;
-    // A deployment without a spec (REJECTED before parsing) has nothing to merge with; the
-    // status check below answers it.
-    if d.spec.is_some() {
-        merged_spec(&d, &change)?;
-    }
+    // Validated before the status is looked at, then serialised with other changes: the core
+    // does both (one read of the deployment).
     let updated = change_traffic(&state.ports, &id, &change).await?;
     crate::audit::log_caller(&state.ports, &id, &who, "PATCH /deployments/{id}/traffic").await;
     Ok(Reply::ok(&DeploymentView::new(updated)))

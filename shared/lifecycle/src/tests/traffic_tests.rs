@@ -66,5 +66,8 @@ async fn a_failed_rule_change_leaves_the_record_unchanged() {
     assert!(change_traffic(&w.ports, "web-1", &share(20.0)).await.is_err());
     let after = w.store.peek("web-1").unwrap();
     assert_eq!(after.weights, before.weights);
-    assert_eq!(after.version, before.version);
+    assert_eq!(after.spec, before.spec);
+    // The lease was taken and given back: the next change is not blocked.
+    assert_eq!(after.traffic_lease_until, None);
+    assert!(change_traffic(&w.ports, "web-1", &share(20.0)).await.is_ok());
 }

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use sha2::Digest;
 use aviary_core::StepError;
-use aviary_docker_save::{ImageSummary, Limits, TarballChecker};
+use aviary_docker_save::{Limits, TarballChecker};
 
 use super::Cloud;
-use crate::artifacts::{ArtifactProblem, ArtifactStore, ObjectMeta};
+use crate::artifacts::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject};
 
 #[derive(Clone)]
 pub struct MemoryArtifacts {
@@ -57,15 +58,24 @@ impl ArtifactStore for MemoryArtifacts {
         }
     }
 
+    async fn get_versioned(&self, key: &str, max_bytes: usize) -> Result<Result<VersionedObject, ArtifactProblem>, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "GetObject")?;
+        Ok(match self.objects.lock().unwrap().get(key) {
+            None => Err(ArtifactProblem::Missing { bucket: self.bucket.clone(), key: key.into() }),
+            Some((b, _)) if b.len() > max_bytes => Err(ArtifactProblem::TooLarge { key: key.into(), bytes: b.len() as u64, limit: max_bytes as u64 }),
+            Some((b, v)) => Ok(VersionedObject { bytes: b.clone(), version: Some(format!("v{v}")) }),
+        })
+    }
+
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StepError> {
         self.cloud.faults.check(&self.cloud.log, "PutObject")?;
         self.insert(key, body);
         Ok(())
     }
 
-    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<ImageSummary, ArtifactProblem>, StepError> {
+    async fn check_tarball(&self, key: &str, limits: Limits) -> Result<Result<CheckedTarball, ArtifactProblem>, StepError> {
         self.cloud.faults.check(&self.cloud.log, "GetObject")?;
-        let Some((bytes, _)) = self.objects.lock().unwrap().get(key).cloned() else {
+        let Some((bytes, version)) = self.objects.lock().unwrap().get(key).cloned() else {
             return Ok(Err(ArtifactProblem::Missing { bucket: self.bucket.clone(), key: key.into() }));
         };
         let mut checker = TarballChecker::new(limits);
@@ -75,6 +85,9 @@ impl ArtifactStore for MemoryArtifacts {
                 return Ok(Err(ArtifactProblem::BadTarball { key: key.into(), source }));
             }
         }
-        Ok(checker.finish().map_err(|source| ArtifactProblem::BadTarball { key: key.into(), source }))
+        Ok(checker
+            .finish()
+            .map(|summary| CheckedTarball { summary, version: Some(format!("v{version}")), sha256: hex::encode(sha2::Sha256::digest(&bytes)) })
+            .map_err(|source| ArtifactProblem::BadTarball { key: key.into(), source }))
     }
 }

@@ -1,6 +1,8 @@
 //! Instances and security groups in memory. Launched instances start in the state the test
 //! chooses (`running` by default); a security group cannot be deleted while a live instance
-//! uses it, as on EC2.
+//! uses it, as on EC2. Like the EC2 adapter, a `MemoryCompute` belongs to one installation
+//! and sees only what carries its installation; [`MemoryCompute::for_installation`] gives a
+//! second installation's view of the same cloud.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -9,10 +11,11 @@ use async_trait::async_trait;
 use aviary_core::StepError;
 
 use super::Cloud;
-use crate::compute::{Compute, Ingress, InstanceInfo, LaunchRequest};
+use crate::compute::{Compute, Ingress, InstanceInfo, LaunchRequest, SubnetInfo};
 
 #[derive(Debug, Clone)]
 struct Group {
+    installation: String,
     deployment_id: String,
     role: String,
     ingress: Vec<Ingress>,
@@ -20,6 +23,7 @@ struct Group {
 
 #[derive(Debug, Clone)]
 struct Instance {
+    installation: String,
     info: InstanceInfo,
     deployment_id: String,
     security_group_id: String,
@@ -33,23 +37,39 @@ struct State {
     next: u32,
     launch_state: Option<String>,
     images: BTreeMap<String, String>,
+    /// subnet id → vpc id.
+    subnets: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryCompute {
     state: Arc<Mutex<State>>,
+    installation: String,
     pub cloud: Cloud,
 }
 
+/// The installation the fakes belong to unless a test asks for another.
+pub const TEST_INSTALLATION: &str = "aviary-test";
+
 impl MemoryCompute {
+    /// With the sample environment's subnets (`subnet-a`, `subnet-b` in `vpc-1`).
     pub fn new(cloud: Cloud) -> Self {
-        let c = MemoryCompute { state: Arc::default(), cloud };
+        let c = MemoryCompute { state: Arc::default(), installation: TEST_INSTALLATION.into(), cloud };
         {
             let mut s = c.state.lock().unwrap();
+            s.subnets.insert("subnet-a".into(), "vpc-1".into());
+            s.subnets.insert("subnet-b".into(), "vpc-1".into());
             s.images.insert("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64".into(), "ami-arm64".into());
             s.images.insert("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".into(), "ami-x86".into());
         }
         c
+    }
+    /// Another installation's view of the same instances and groups.
+    pub fn for_installation(&self, installation: &str) -> Self {
+        MemoryCompute { installation: installation.into(), ..self.clone() }
+    }
+    pub fn add_subnet(&self, subnet_id: &str, vpc_id: &str) {
+        self.state.lock().unwrap().subnets.insert(subnet_id.into(), vpc_id.into());
     }
     /// The state new instances start in (`pending` to exercise the not-ready path).
     pub fn launch_in_state(&self, state: &str) {
@@ -83,6 +103,7 @@ impl MemoryCompute {
             instance_id.into(),
             Instance {
                 info: InstanceInfo { instance_id: instance_id.into(), role: "canary".into(), state: "running".into(), private_ip: None, public_ip: None },
+                installation: self.installation.clone(),
                 deployment_id: deployment_id.into(),
                 security_group_id: String::new(),
             },
@@ -94,14 +115,14 @@ impl MemoryCompute {
 impl Compute for MemoryCompute {
     async fn ensure_security_group(&self, deployment_id: &str, role: &str, _vpc_id: &str, _description: &str) -> Result<String, StepError> {
         self.cloud.faults.check(&self.cloud.log, "DescribeSecurityGroups")?;
-        if let Some((id, _)) = self.state.lock().unwrap().groups.iter().find(|(_, g)| g.deployment_id == deployment_id && g.role == role) {
+        if let Some((id, _)) = self.state.lock().unwrap().groups.iter().find(|(_, g)| g.installation == self.installation && g.deployment_id == deployment_id && g.role == role) {
             return Ok(id.clone());
         }
         self.cloud.faults.check(&self.cloud.log, "CreateSecurityGroup")?;
         let mut s = self.state.lock().unwrap();
         s.next += 1;
         let id = format!("sg-{:08x}", s.next);
-        s.groups.insert(id.clone(), Group { deployment_id: deployment_id.into(), role: role.into(), ingress: vec![] });
+        s.groups.insert(id.clone(), Group { installation: self.installation.clone(), deployment_id: deployment_id.into(), role: role.into(), ingress: vec![] });
         Ok(id)
     }
 
@@ -122,6 +143,7 @@ impl Compute for MemoryCompute {
         let s = self.state.lock().unwrap();
         Ok(s.instances
             .values()
+            .filter(|i| i.installation == self.installation)
             .filter(|i| i.deployment_id == deployment_id && i.info.state != "terminated" && role.is_none_or(|r| i.info.role == r))
             .map(|i| i.info.clone())
             .collect())
@@ -148,7 +170,12 @@ impl Compute for MemoryCompute {
         s.launches.push(req.clone());
         s.instances.insert(
             info.instance_id.clone(),
-            Instance { info: info.clone(), deployment_id: req.deployment_id.clone(), security_group_id: req.security_group_id.clone() },
+            Instance {
+                installation: self.installation.clone(),
+                info: info.clone(),
+                deployment_id: req.deployment_id.clone(),
+                security_group_id: req.security_group_id.clone(),
+            },
         );
         Ok(info)
     }
@@ -184,7 +211,7 @@ impl Compute for MemoryCompute {
         let s = self.state.lock().unwrap();
         Ok(s.groups
             .iter()
-            .filter(|(_, g)| deployment_id.is_none_or(|d| g.deployment_id == d))
+            .filter(|(_, g)| g.installation == self.installation && deployment_id.is_none_or(|d| g.deployment_id == d))
             .map(|(id, g)| (id.clone(), g.deployment_id.clone()))
             .collect())
     }
@@ -192,7 +219,13 @@ impl Compute for MemoryCompute {
     async fn aviary_instances(&self) -> Result<Vec<(String, String)>, StepError> {
         self.cloud.faults.check(&self.cloud.log, "DescribeInstances")?;
         let s = self.state.lock().unwrap();
-        Ok(s.instances.values().filter(|i| i.info.state != "terminated").map(|i| (i.info.instance_id.clone(), i.deployment_id.clone())).collect())
+        Ok(s.instances.values().filter(|i| i.installation == self.installation && i.info.state != "terminated").map(|i| (i.info.instance_id.clone(), i.deployment_id.clone())).collect())
+    }
+
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<SubnetInfo>, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "DescribeSubnets")?;
+        let s = self.state.lock().unwrap();
+        Ok(ids.iter().filter_map(|id| Some(SubnetInfo { subnet_id: id.clone(), vpc_id: s.subnets.get(id)?.clone() })).collect())
     }
 
     async fn resolve_image(&self, parameter: &str) -> Result<String, StepError> {

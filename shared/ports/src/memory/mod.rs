@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use aviary_core::StepError;
 
 pub use artifacts::MemoryArtifacts;
-pub use compute::MemoryCompute;
+pub use compute::{MemoryCompute, TEST_INSTALLATION};
 pub use router::{MemoryHealth, MemoryRouter, SAMPLE_LISTENER, SAMPLE_LOAD_BALANCER, SAMPLE_PRODUCTION_TG};
 pub use store::MemoryStore;
 pub use workflow::MemoryWorkflow;

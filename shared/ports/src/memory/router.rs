@@ -1,6 +1,9 @@
 //! A listener, its rules and target groups in memory, with ALB's rules: one rule per priority
 //! (`PriorityInUse`), a target group used by a rule cannot be deleted (`ResourceInUse`), and
-//! every Aviary resource carries its owner's tags. Also a settable health source.
+//! every Aviary resource carries its owner's tags. Like the ALB adapter, a `MemoryRouter`
+//! belongs to one installation and reports as Aviary's only what carries its installation;
+//! [`MemoryRouter::for_installation`] gives a second installation's view of the same
+//! load balancers. Also a settable health source.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -19,16 +22,23 @@ use crate::router::{
 };
 use crate::OwnerTags;
 
+/// Aviary's tags on a resource: the installation that created it, and the owner.
+#[derive(Debug, Clone)]
+struct Owned {
+    installation: String,
+    tags: OwnerTags,
+}
+
 #[derive(Debug, Clone)]
 struct Rule {
     snapshot: RuleSnapshot,
-    owner: Option<OwnerTags>,
+    owner: Option<Owned>,
 }
 
 #[derive(Debug, Clone)]
 struct Group {
     name: String,
-    owner: Option<OwnerTags>,
+    owner: Option<Owned>,
     targets: Vec<String>,
     deregistration_delay: Option<u32>,
 }
@@ -44,9 +54,10 @@ struct State {
     steal: Vec<u32>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryRouter {
     state: Arc<Mutex<State>>,
+    installation: String,
     pub cloud: Cloud,
 }
 
@@ -57,7 +68,21 @@ pub const SAMPLE_PRODUCTION_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:0
 
 impl MemoryRouter {
     pub fn new(cloud: Cloud) -> Self {
-        MemoryRouter { state: Arc::default(), cloud }
+        MemoryRouter { state: Arc::default(), installation: super::TEST_INSTALLATION.into(), cloud }
+    }
+
+    /// Another installation's view of the same load balancers.
+    pub fn for_installation(&self, installation: &str) -> Self {
+        MemoryRouter { installation: installation.into(), ..self.clone() }
+    }
+
+    fn owned(&self, tags: &OwnerTags) -> Owned {
+        Owned { installation: self.installation.clone(), tags: tags.clone() }
+    }
+
+    /// The deployment id, when this installation created the resource.
+    fn ours(&self, owner: &Option<Owned>) -> Option<String> {
+        owner.as_ref().filter(|o| o.installation == self.installation).map(|o| o.tags.deployment_id.clone())
     }
 
     /// A router holding one load balancer whose listener forwards to one production group.
@@ -118,6 +143,7 @@ impl MemoryRouter {
             stickiness_seconds: None,
             other_actions: vec![],
         };
+        let owner = owner.map(|o| self.owned(&o));
         s.rules.entry(listener_arn.into()).or_default().push(Rule { snapshot, owner });
         arn
     }
@@ -138,7 +164,7 @@ impl MemoryRouter {
     /// Target groups: (arn, name, deployment id tag, registered targets).
     pub fn target_groups(&self) -> Vec<(String, String, Option<String>, Vec<String>)> {
         let s = self.state.lock().unwrap();
-        s.groups.iter().map(|(arn, g)| (arn.clone(), g.name.clone(), g.owner.as_ref().map(|o| o.deployment_id.clone()), g.targets.clone())).collect()
+        s.groups.iter().map(|(arn, g)| (arn.clone(), g.name.clone(), g.owner.as_ref().map(|o| o.tags.deployment_id.clone()), g.targets.clone())).collect()
     }
 
     pub fn deregistration_delay(&self, arn: &str) -> Option<u32> {
@@ -190,7 +216,7 @@ impl TrafficRouter for MemoryRouter {
         let s = self.state.lock().unwrap();
         Ok(s.rules
             .get(listener_arn)
-            .map(|v| v.iter().filter_map(|r| Some((r.snapshot.clone(), r.owner.as_ref()?.deployment_id.clone()))).collect())
+            .map(|v| v.iter().filter_map(|r| Some((r.snapshot.clone(), self.ours(&r.owner)?))).collect())
             .unwrap_or_default())
     }
 
@@ -242,7 +268,7 @@ impl TrafficRouter for MemoryRouter {
             stickiness_seconds: stickiness.filter(|s| s.enabled).map(|s| s.duration_seconds as i32),
             other_actions: vec![],
         };
-        s.rules.get_mut(listener_arn).expect("checked above").push(Rule { snapshot, owner: Some(owner.clone()) });
+        s.rules.get_mut(listener_arn).expect("checked above").push(Rule { snapshot, owner: Some(self.owned(owner)) });
         Ok(arn)
     }
 
@@ -278,7 +304,7 @@ impl TrafficRouter for MemoryRouter {
     async fn target_group_by_name(&self, name: &str) -> Result<Option<(String, Option<String>)>, StepError> {
         self.cloud.faults.check(&self.cloud.log, "DescribeTargetGroups")?;
         let s = self.state.lock().unwrap();
-        Ok(s.groups.iter().find(|(_, g)| g.name == name).map(|(arn, g)| (arn.clone(), g.owner.as_ref().map(|o| o.deployment_id.clone()))))
+        Ok(s.groups.iter().find(|(_, g)| g.name == name).map(|(arn, g)| (arn.clone(), self.ours(&g.owner))))
     }
 
     async fn create_target_group(&self, req: &TargetGroupRequest) -> Result<String, StepError> {
@@ -289,7 +315,7 @@ impl TrafficRouter for MemoryRouter {
         }
         s.next += 1;
         let arn = format!("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/{}/{}", req.name, s.next);
-        s.groups.insert(arn.clone(), Group { name: req.name.clone(), owner: Some(req.owner.clone()), targets: vec![], deregistration_delay: None });
+        s.groups.insert(arn.clone(), Group { name: req.name.clone(), owner: Some(self.owned(&req.owner)), targets: vec![], deregistration_delay: None });
         Ok(arn)
     }
 
@@ -334,7 +360,7 @@ impl TrafficRouter for MemoryRouter {
     async fn aviary_target_groups(&self) -> Result<Vec<(String, String)>, StepError> {
         self.cloud.faults.check(&self.cloud.log, "DescribeTargetGroups")?;
         let s = self.state.lock().unwrap();
-        Ok(s.groups.iter().filter_map(|(arn, g)| Some((arn.clone(), g.owner.as_ref()?.deployment_id.clone()))).collect())
+        Ok(s.groups.iter().filter_map(|(arn, g)| Some((arn.clone(), self.ours(&g.owner)?))).collect())
     }
 
     async fn environment(&self) -> Result<Environment, StepError> {
@@ -362,7 +388,7 @@ impl TrafficRouter for MemoryRouter {
                         rules: s.rules.get(&l.listener_arn).into_iter().flatten().map(|r| RuleView {
                             rule: r.snapshot.clone(),
                             is_default: r.snapshot.priority == "default",
-                            aviary_deployment_id: r.owner.as_ref().map(|o| o.deployment_id.clone()),
+                            aviary_deployment_id: self.ours(&r.owner),
                         }).collect(),
                     })
                     .collect(),
@@ -380,7 +406,7 @@ impl TrafficRouter for MemoryRouter {
                 target_type: "instance".into(),
                 health_check_path: None,
                 load_balancer_arns: vec![],
-                aviary_deployment_id: g.owner.as_ref().map(|o| o.deployment_id.clone()),
+                aviary_deployment_id: self.ours(&g.owner),
             })
             .collect();
         Ok(Environment { load_balancers, target_groups })
