@@ -34,6 +34,12 @@ from check_template import functions_by_crate, task_states  # noqa: E402
 
 MB = "aws:RequestTag/" + cfn.MANAGED_BY_KEY
 RT = "aws:ResourceTag/" + cfn.MANAGED_BY_KEY
+# The installation tag: every condition on Aviary's tag also names this stack, so one
+# installation's roles can never write what another installation made.
+INSTALLATION_KEY = "aviary:installation"
+MB_INST = "aws:RequestTag/" + INSTALLATION_KEY
+RT_INST = "aws:ResourceTag/" + INSTALLATION_KEY
+THIS_STACK = ["${AWS::StackName}"]
 
 # Writes on existing resources: tag-scoped with aws:ResourceTag, and the resource type they act on.
 RESOURCE_TAG_ACTIONS = {
@@ -58,7 +64,7 @@ REQUEST_TAG_ACTIONS = {
 ELB_CREATE_ACTIONS = {"CreateRule", "CreateTargetGroup"}
 EC2_CREATE_ACTIONS = {"RunInstances", "CreateSecurityGroup"}
 NEVER = {"elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener", "elasticloadbalancing:CreateListener"}
-S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject"}
+S3_OBJECT_ACTIONS = {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}
 LOG_DELIVERY = {
     "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
     "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
@@ -140,18 +146,22 @@ def check_statement(ctx: Context, owner: str, s, own_log_group: str | None) -> l
         if a in RESOURCE_TAG_ACTIONS:
             if s.cond("StringEquals", RT) != [cfn.MANAGED_BY_VALUE]:
                 p.append(f"{where}: {a} must require {RT} = {cfn.MANAGED_BY_VALUE}")
+            if s.cond("StringEquals", RT_INST) != THIS_STACK:
+                p.append(f"{where}: {a} must require {RT_INST} = the stack's name")
             kind = RESOURCE_TAG_ACTIONS[a]
             if any(kind not in r for r in res):
                 p.append(f"{where}: {a} must be scoped to {kind.strip(':/')} ARNs")
         if a in REQUEST_TAG_ACTIONS:
             if s.cond("StringEquals", MB) != [cfn.MANAGED_BY_VALUE]:
                 p.append(f"{where}: {a} must require {MB} = {cfn.MANAGED_BY_VALUE}")
+            if s.cond("StringEquals", MB_INST) != THIS_STACK:
+                p.append(f"{where}: {a} must require {MB_INST} = the stack's name")
             kind = REQUEST_TAG_ACTIONS[a]
             if kind and any(kind not in r for r in res):
                 p.append(f"{where}: {a} must be scoped to {kind.strip(':/')} ARNs")
         if a == "elasticloadbalancing:CreateRule":
             for r in res:
-                if ":listener/app/" not in r and r != "${AllowedListenerArns}":
+                if ":listener/app/" not in r and r != "${AllowedListenerArns}" and r != "${HasListeners}":
                     p.append(f"{where}: CreateRule must be scoped to (allowed) ALB listener ARNs, got {r}")
         if a == "elasticloadbalancing:AddTags":
             ca = s.cond("StringEquals", "elasticloadbalancing:CreateAction")
@@ -369,7 +379,7 @@ def check_state_machine_role(ctx: Context, rlid: str, role: dict, sm_lid: str) -
 OP_ACTION = {
     **{op: "ec2:" + op for op in (
         "DescribeSecurityGroups", "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeInstances",
-        "RunInstances", "TerminateInstances", "DeleteSecurityGroup")},
+        "RunInstances", "TerminateInstances", "DeleteSecurityGroup", "DescribeSubnets")},
     **{op: "elasticloadbalancing:" + op for op in (
         "DescribeListeners", "DescribeLoadBalancers", "DescribeRules", "DescribeTags", "CreateRule", "ModifyRule",
         "DeleteRule", "DescribeTargetGroups", "CreateTargetGroup", "ModifyTargetGroupAttributes", "RegisterTargets",

@@ -58,16 +58,9 @@ API_ROUTES = {
     ("GET", "/deployments/{id}/analyses/{aid}"),
 }
 
-# Variables the template sets from parameters that the Rust code does not read yet (the lead wires
-# them; see docs/install.md). Each must leave this set as soon as the code reads it: the check
-# below fails both for a variable nobody reads and for a stale entry here.
-AWAITING_CODE = {
-    "AVIARY_ALLOWED_LISTENER_ARNS",
-    "AVIARY_DEFAULT_INSTANCE_TYPE",
-    "AVIARY_DEFAULT_MONITOR_INSTANCE_TYPE",
-    "AVIARY_DEFAULT_TTL_MINUTES",
-    "AVIARY_AMI_SSM_PARAMETER_PREFIX",
-}
+# Variables the template may set before the Rust code reads them. Empty: every variable set is
+# read. The check below fails both for a variable nobody reads and for a stale entry here.
+AWAITING_CODE: set[str] = set()
 
 REQUIRED_OUTPUTS = {"ApiUrl", "ArtifactBucketName", "DeploymentTableName", "DeployStateMachineArn", "TeardownStateMachineArn"}
 
@@ -371,7 +364,7 @@ def rust_sources_text(roots: list[str]) -> str:
 def check_env_read(tpl: dict, source_text: str, awaiting: set[str] = AWAITING_CODE) -> list[str]:
     """Every AVIARY_* variable the template sets is read somewhere in the Rust code (or awaits it)."""
     problems = []
-    names = set()
+    names = set(((tpl.get("Globals", {}).get("Function", {}).get("Environment") or {}).get("Variables") or {}).keys())
     for fn in cfn.resources_of_type(tpl, "AWS::Serverless::Function").values():
         names.update(((fn.get("Properties", {}).get("Environment") or {}).get("Variables") or {}).keys())
     for name in sorted(names):

@@ -26,8 +26,9 @@ READABLE = [
     ("${AmiSsmParameterPrefix}", "AMI_PREFIX"),
     ("${AllowedVpcId}", "VPC"),
     ("${AllowedListenerArns}", "each of AllowedListenerArns"),
-    ("AnyListener", "AllowedListenerArns is *"),
+    ("HasListeners", "AllowedListenerArns is not empty"),
     ("${AllowedInstanceTypes}", "AllowedInstanceTypes"),
+    ("${AWS::StackName}", "STACK"),
 ]
 
 INTRO = """\
@@ -41,16 +42,18 @@ Every Lambda function has its own role with exactly the actions its code calls (
 `infra/iam-actions.json`; `tests/infra/check_iam.py` fails if a role grants more or less). The
 principles:
 
-- **Tags decide ownership.** Everything Aviary creates is tagged `aviary:managed-by=aviary` at
-  creation (`aws:RequestTag/aviary:managed-by` on CreateRule, CreateTargetGroup,
-  CreateSecurityGroup and RunInstances; `AddTags`/`CreateTags` only as part of those create calls,
-  via `elasticloadbalancing:CreateAction` / `ec2:CreateAction`). Every modify, delete, register,
-  terminate or ingress call requires `aws:ResourceTag/aviary:managed-by=aviary`: Aviary cannot
-  touch rules, target groups, instances or security groups it did not create.
+- **Tags decide ownership.** Everything Aviary creates is tagged `aviary:managed-by=aviary` and
+  `aviary:installation=STACK` (the stack's name) at creation (`aws:RequestTag/...` on CreateRule,
+  CreateTargetGroup, CreateSecurityGroup and RunInstances; `AddTags`/`CreateTags` only as part of
+  those create calls, via `elasticloadbalancing:CreateAction` / `ec2:CreateAction`). Every modify,
+  delete, register, terminate or ingress call requires both tags (`aws:ResourceTag/...`): an
+  installation cannot touch rules, target groups, instances or security groups it did not create,
+  including another installation's in the same account. Cleanup's inventory filters on both tags
+  too.
 - **Your listener is never modified.** `elasticloadbalancing:ModifyListener` is granted to nobody;
   canary traffic goes through a rule Aviary adds (and removes first on teardown). CreateRule is
-  limited to the `AllowedListenerArns` parameter (default: every ALB listener of the account and
-  region).
+  limited to the `AllowedListenerArns` parameter (default: none; admission refuses every
+  deployment until you name a listener, and the policy then matches no listener either).
 - **Instances** are launched only with IMDSv2 required (`ec2:MetadataHttpTokens = required`), the
   stack's instance profile, Aviary's own security groups, subnets of `AllowedVpcId` and instance
   types matching `AllowedInstanceTypes`; `iam:PassRole` is allowed only for the instance role and

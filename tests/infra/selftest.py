@@ -278,10 +278,12 @@ def main() -> int:
         failures.append(f"not caught: code calls an operation the checks do not know ({found})")
 
     # An environment variable no code reads, and a stale "awaiting code" entry.
-    found = check_template.check_env_read(cfn.clone(base_tpl), 'std::env::var("AVIARY_TABLE") "AVIARY_DEFAULT_TTL_MINUTES"')
+    found = check_template.check_env_read(cfn.clone(base_tpl), 'std::env::var("AVIARY_TABLE") "AVIARY_INSTALLATION"', {"AVIARY_INSTALLATION"})
     if not any("AVIARY_BUCKET is set but no Rust code reads it" in p for p in found):
         failures.append(f"not caught: an environment variable no code reads ({found})")
-    if not any("AVIARY_DEFAULT_TTL_MINUTES is read by the code now" in p for p in found):
+    if not any("AVIARY_MAX_TTL_MINUTES is set but no Rust code reads it" in p for p in found):
+        failures.append(f"not caught: a variable set in Globals that no code reads ({found})")
+    if not any("AVIARY_INSTALLATION is read by the code now" in p for p in found):
         failures.append(f"not caught: a stale AWAITING_CODE entry ({found})")
 
     # An ASL file that uses a placeholder nobody substitutes, and an ASL file nobody deploys.
