@@ -193,6 +193,14 @@ pub fn snapshot(rule: &Rule) -> RuleSnapshot {
     }
 }
 
+/// The deployment id in a resource's tags when `installation` made it: Aviary's tag, the
+/// installation's tag and a deployment id, all three.
+pub(crate) fn owner_in(installation: &str, t: &HashMap<String, String>) -> Option<String> {
+    let managed = t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE);
+    let ours = !installation.is_empty() && t.get(TAG_INSTALLATION).map(String::as_str) == Some(installation);
+    (managed && ours).then(|| t.get(TAG_DEPLOYMENT_ID).cloned()).flatten()
+}
+
 /// The traffic router on an Application Load Balancer, for one installation.
 #[derive(Clone)]
 pub struct AlbRouter {
@@ -217,10 +225,8 @@ impl AlbRouter {
     }
 
     /// The deployment id of a resource with these tags, when this installation made it.
-    fn ours(&self, t: &HashMap<String, String>) -> Option<String> {
-        let managed = t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE);
-        let installation = !self.installation.is_empty() && t.get(TAG_INSTALLATION) == Some(&self.installation);
-        (managed && installation).then(|| t.get(TAG_DEPLOYMENT_ID).cloned()).flatten()
+    pub(crate) fn ours(&self, t: &HashMap<String, String>) -> Option<String> {
+        owner_in(&self.installation, t)
     }
 
     /// The listener, or `None` when it does not exist.
@@ -610,7 +616,7 @@ impl TrafficRouter for AlbRouter {
         self.aviary_target_groups_impl().await
     }
     async fn environment(&self) -> Result<Environment, StepError> {
-        crate::environment::describe(self).await
+        self.describe_environment().await
     }
 }
 

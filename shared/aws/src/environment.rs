@@ -3,8 +3,6 @@
 //! owns the rule — by its tag) and the account's target groups. `GET /environment` returns
 //! this so a client can offer listeners and production target groups to choose from.
 
-use std::collections::HashMap;
-
 use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, LoadBalancerTypeEnum, TargetGroup};
 use aws_sdk_elasticloadbalancingv2::Client;
 
@@ -13,15 +11,20 @@ use aviary_ports::environment::{Environment, ListenerView, LoadBalancerView, Rul
 use crate::elb::{snapshot, AlbRouter};
 use crate::errors::aws_err;
 use aviary_core::StepError;
-use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE};
 use aviary_core::traffic::WeightedTarget;
 
 /// Largest page the describe calls accept.
 const PAGE_SIZE: i32 = 400;
 
-/// Reads the whole environment (DescribeLoadBalancers, DescribeListeners per load balancer,
-/// DescribeRules per listener, DescribeTargetGroups, DescribeTags for rules and groups).
-pub(crate) async fn describe(elb: &AlbRouter) -> Result<Environment, StepError> {
+impl AlbRouter {
+    /// Reads the whole environment (DescribeLoadBalancers, DescribeListeners per load balancer,
+    /// DescribeRules per listener, DescribeTargetGroups, DescribeTags for rules and groups).
+    pub(crate) async fn describe_environment(&self) -> Result<Environment, StepError> {
+        describe(self).await
+    }
+}
+
+async fn describe(elb: &AlbRouter) -> Result<Environment, StepError> {
     let client = &elb.client;
     let mut load_balancers = Vec::new();
     for lb in application_load_balancers(client).await? {
@@ -97,7 +100,7 @@ async fn listener_view(elb: &AlbRouter, l: &Listener) -> Result<ListenerView, St
         .map(|r| RuleView {
             rule: snapshot(r),
             is_default: r.is_default() == Some(true),
-            aviary_deployment_id: r.rule_arn().and_then(|a| aviary_owner(&tags, a)),
+            aviary_deployment_id: r.rule_arn().and_then(|a| tags.get(a)).and_then(|t| elb.ours(t)),
         })
         .collect();
     // Numeric priority order; the default rule (no number) last.
@@ -130,14 +133,6 @@ fn unique(arns: &[String]) -> Vec<String> {
     out
 }
 
-fn aviary_owner(tags: &HashMap<String, HashMap<String, String>>, arn: &str) -> Option<String> {
-    let t = tags.get(arn)?;
-    if t.get(TAG_MANAGED_BY).map(String::as_str) == Some(TAG_MANAGED_BY_VALUE) {
-        t.get(TAG_DEPLOYMENT_ID).cloned()
-    } else {
-        None
-    }
-}
 
 async fn target_groups(client: &Client, elb: &AlbRouter) -> Result<Vec<TargetGroupView>, StepError> {
     let mut all: Vec<TargetGroup> = Vec::new();
@@ -163,7 +158,7 @@ async fn target_groups(client: &Client, elb: &AlbRouter) -> Result<Vec<TargetGro
         .map(|t| {
             let arn = t.target_group_arn().unwrap_or_default().to_string();
             TargetGroupView {
-                aviary_deployment_id: aviary_owner(&tags, &arn),
+                aviary_deployment_id: tags.get(&arn).and_then(|t| elb.ours(t)),
                 target_group_arn: arn,
                 name: t.target_group_name().unwrap_or_default().into(),
                 protocol: t.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
@@ -183,6 +178,9 @@ async fn target_groups(client: &Client, elb: &AlbRouter) -> Result<Vec<TargetGro
 mod tests {
     use super::*;
     use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
+    use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_INSTALLATION, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE};
+    use crate::elb::owner_in;
+    use std::collections::HashMap;
 
     #[test]
     fn default_actions_read_both_forward_forms() {
@@ -209,15 +207,13 @@ mod tests {
     }
 
     #[test]
-    fn ownership_needs_both_tags() {
-        let mut tags = HashMap::new();
-        tags.insert(
-            "r1".to_string(),
-            HashMap::from([(TAG_MANAGED_BY.to_string(), TAG_MANAGED_BY_VALUE.to_string()), (TAG_DEPLOYMENT_ID.to_string(), "web-1".to_string())]),
-        );
-        tags.insert("r2".to_string(), HashMap::from([(TAG_DEPLOYMENT_ID.to_string(), "web-1".to_string())]));
-        assert_eq!(aviary_owner(&tags, "r1").as_deref(), Some("web-1"));
-        assert_eq!(aviary_owner(&tags, "r2"), None);
-        assert_eq!(aviary_owner(&tags, "r3"), None);
+    fn ownership_needs_all_three_tags_and_this_installation() {
+        let tags = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>();
+        let full = tags(&[(TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE), (TAG_INSTALLATION, "prod"), (TAG_DEPLOYMENT_ID, "web-1")]);
+        assert_eq!(owner_in("prod", &full).as_deref(), Some("web-1"));
+        assert_eq!(owner_in("staging", &full), None, "another installation's resource");
+        assert_eq!(owner_in("", &full), None, "no installation configured: nothing is ours");
+        assert_eq!(owner_in("prod", &tags(&[(TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE), (TAG_DEPLOYMENT_ID, "web-1")])), None, "made before the installation tag");
+        assert_eq!(owner_in("prod", &tags(&[(TAG_INSTALLATION, "prod"), (TAG_DEPLOYMENT_ID, "web-1")])), None);
     }
 }

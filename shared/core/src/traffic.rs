@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{MAX_RULE_PRIORITY, MAX_TARGET_GROUPS_PER_ACTION, MAX_TRAFFIC_PERCENT};
+use crate::limits::{MAX_RULE_PRIORITY, MAX_TARGET_GROUPS_PER_ACTION, MAX_TRAFFIC_PERCENT};
 
 /// Largest weight the ALB accepts for one target group.
 pub const MAX_WEIGHT: u32 = 999;

@@ -31,6 +31,7 @@ pub mod promql;
 pub mod queries;
 pub mod referee;
 pub mod render;
+pub mod rendered;
 pub mod userdata;
 pub mod versions;
 pub mod yaml;

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::grafana::DASHBOARD_FILE;
-use super::render::RenderedFile;
+use super::rendered::RenderedFile;
 use super::ROLES;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

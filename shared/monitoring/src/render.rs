@@ -13,20 +13,7 @@ use super::{GRAFANA_PORT, KAYENTA_PORT, PROMETHEUS_PORT, REFEREE_PORT, USER_DATA
 use aviary_core::model::MonitoringLinks;
 use aviary_core::spec::DeploymentSpec;
 
-/// One generated file, its path relative to the monitor root ([`super::MONITOR_ROOT`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedFile {
-    pub path: String,
-    pub contents: String,
-    /// Unix permission bits.
-    pub mode: u32,
-}
-
-impl RenderedFile {
-    fn new(path: &str, contents: String, mode: u32) -> Self {
-        RenderedFile { path: path.to_string(), contents, mode }
-    }
-}
+pub use super::rendered::RenderedFile;
 
 /// Every file of the monitor stack. Pure and infallible: values are escaped wherever they are
 /// embedded; [`validate`] says whether the result can work.

@@ -12,7 +12,7 @@ use super::context::MonitorContext;
 use super::encode::{base64, gzip};
 use super::install::{functions, install_docker, sh_quote};
 use super::post_start::{UNIT_NAME, UNIT_PATH};
-use super::render::RenderedFile;
+use super::rendered::RenderedFile;
 use super::{KAYENTA_PORT, MONITOR_ROOT};
 
 pub const LOG_FILE: &str = "/var/log/aviary-monitor.log";

@@ -5,7 +5,7 @@
 use aviary_core::traffic::WeightedTarget;
 use serde::{Deserialize, Serialize};
 
-use crate::router::RuleSnapshot;
+use crate::rules::RuleSnapshot;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -22,6 +22,7 @@ pub mod compute;
 pub mod environment;
 pub mod memory;
 pub mod router;
+pub mod rules;
 pub mod store;
 pub mod workflow;
 
