@@ -23,8 +23,8 @@ command -v promtool >/dev/null || want_apt+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || [ -x /usr/bin/prometheus-node-exporter ] || want_apt+=(prometheus-node-exporter)
 command -v docker-compose >/dev/null || want_apt+=(docker-compose)
 command -v shellcheck >/dev/null || want_apt+=(shellcheck)
-# scripts/bench-cold-init.sh runs the arm64 bootstraps under qemu-user on an x86_64 host.
-if [ "$(uname -m)" != aarch64 ]; then
+# scripts/bench-cold-init.sh (AVIARY_FULL=1) runs the arm64 bootstraps under qemu-user on an x86_64 host.
+if [ "${AVIARY_FULL:-0}" = 1 ] && [ "$(uname -m)" != aarch64 ]; then
   command -v qemu-aarch64 >/dev/null || want_apt+=(qemu-user)
   [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || want_apt+=(libc6-arm64-cross)
   [ -e /usr/aarch64-linux-gnu/lib/libgcc_s.so.1 ] || want_apt+=(libgcc-s1-arm64-cross)

@@ -7,10 +7,12 @@
 //!
 //! It must never import a Lambda crate (`functions/*`), `aviary-local`, or an AWS SDK service
 //! crate (`aws-sdk-*`): only `aviary-core`'s domain types, `reqwest` and the SigV4 signer
-//! (`aws-sigv4`, `aws-credential-types`). Building a signer from the AWS config chain is the
-//! caller's business (it takes a credentials provider).
+//! (`aws-sigv4`, `aws-credential-types`), and the AWS config chain with Aviary's HTTPS client
+//! ([`aws`]). Building a signer from that chain is the caller's business (it takes a
+//! credentials provider).
 
 pub mod api;
+pub mod aws;
 pub mod sigv4;
 pub mod wire;
 

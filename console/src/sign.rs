@@ -17,7 +17,7 @@ pub async fn signer_from_options(
     if let (Some(r), Some(c)) = (&region, &credentials) {
         return Ok(Signer::new(c.clone(), r.clone()));
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aviary_client::aws::defaults().load().await;
     let region = region.or_else(|| config.region().map(|r| r.to_string())).ok_or(ConsoleError::NoRegion)?;
     let provider = credentials.or_else(|| config.credentials_provider()).ok_or(ConsoleError::NoCredentials)?;
     Ok(Signer::new(provider, region))

@@ -64,6 +64,7 @@ impl Default for StackNames {
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "aviary-local");
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aviary_aws::https_client())
         .region(Region::new(LOCAL_REGION))
         .credentials_provider(creds)
         .endpoint_url(endpoint)

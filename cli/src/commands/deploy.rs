@@ -237,7 +237,7 @@ async fn upload_presigned(client: &Client, c: &CanaryDir, progress: &Progress, c
 /// Uploads straight to `s3://bucket/canaries/<name>/` (canary tarball last); returns the
 /// canary tarball's version id.
 async fn upload_s3(c: &CanaryDir, bucket: &str, endpoint: Option<&str>, region: Option<&str>, progress: &Progress, ctx: Ctx) -> Result<Option<String>, CliError> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aviary_client::aws::defaults();
     if let Some(r) = region {
         loader = loader.region(aws_config::Region::new(r.to_string()));
     }

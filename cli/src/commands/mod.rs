@@ -12,7 +12,6 @@ pub mod render;
 pub mod show;
 pub mod traffic;
 
-use aws_config::BehaviorVersion;
 
 use crate::cli::ApiArgs;
 use aviary_client::Client;
@@ -47,7 +46,7 @@ pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
     })?;
     let url = reqwest::Url::parse(&endpoint).map_err(|e| CliError::Usage(format!("invalid --endpoint '{endpoint}': {e}")))?;
     let signer = if should_sign(api, &url) {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = aviary_client::aws::defaults().load().await;
         let region = api
             .region
             .clone()

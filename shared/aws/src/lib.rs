@@ -76,12 +76,29 @@ pub(crate) fn require_installation(installation: &str) -> Result<(), aviary_core
     Ok(())
 }
 
-/// The default SDK config from the environment.
+/// An HTTPS client for the AWS SDK: rustls with ring. The SDK's default client is switched off
+/// workspace-wide: it would link aws-lc (~1.5 MiB more per Lambda, and a C build per target).
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+/// The SDK config from the Lambda's environment (its role's credentials, its region), with
+/// [`https_client`].
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
 }
 
 /// The region the config resolved, or the empty string.
 pub fn region_of(config: &aws_config::SdkConfig) -> String {
     config.region().map(|r| r.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod config_tests {
+    #[tokio::test]
+    async fn the_lambda_config_carries_aviarys_https_client() {
+        // Without it (the SDK's default client is switched off) every call would fail at run time.
+        assert!(super::sdk_config().await.http_client().is_some());
+    }
 }
