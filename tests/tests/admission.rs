@@ -25,9 +25,11 @@ async fn every_bad_input_is_rejected_and_nothing_is_touched() {
     let mut h = harness(None).await;
     let original_spec = std::fs::read(h.dir.join("aviary.json")).unwrap();
     let original_canary = std::fs::read(h.dir.join("canary.tar")).unwrap();
+    let original_compose = std::fs::read(h.dir.join("compose.yml")).unwrap();
     let reset = |h: &aviary_tests::Harness, name: &str| {
         std::fs::write(h.dir.join("aviary.json"), &original_spec).unwrap();
         std::fs::write(h.dir.join("canary.tar"), &original_canary).unwrap();
+        std::fs::write(h.dir.join("compose.yml"), &original_compose).unwrap();
         h.edit_spec(|v| v["name"] = serde_json::json!(name));
     };
     let missing_listener = format!("{}/0123456789abcdef", h.env.listener_arn.rsplit_once('/').unwrap().0);
@@ -77,6 +79,14 @@ async fn every_bad_input_is_rejected_and_nothing_is_touched() {
     reset(&h, "not-a-tarball");
     std::fs::write(h.dir.join("canary.tar"), vec![7u8; 4096]).unwrap();
     expect_rejected(&h, "not-a-tarball", "canary.tar is not a docker-save image").await;
+
+    reset(&h, "hostile-compose");
+    std::fs::write(h.dir.join("compose.yml"), "services:\n  app:\n    image: ${AVIARY_IMAGE}\n    privileged: true\n    network_mode: host\n").unwrap();
+    expect_rejected(&h, "hostile-compose", "service 'app': privileged: true").await;
+
+    reset(&h, "yaml-compose");
+    std::fs::write(h.dir.join("compose.yml"), "services: [unclosed\n").unwrap();
+    expect_rejected(&h, "yaml-compose", "not valid YAML").await;
 
     reset(&h, "traversal");
     let mut w = TarWriter::new();

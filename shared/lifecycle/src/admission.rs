@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use aviary_compose_policy::{check_compose, ComposePolicy};
 use aviary_core::guardrails::Guardrails;
 use aviary_core::ids::{canary_prefix, deploy_execution_name};
 use aviary_core::model::{Deployment, Outcome, PinnedArtifact, PinnedArtifacts, Source};
@@ -272,8 +273,9 @@ pub async fn check_artifacts(
         }
     }
     let key = format!("{prefix}{}", spec.artifacts.compose_file);
-    let compose = match artifacts.get_versioned(&key, COMPOSE_MAX_BYTES).await? {
-        Ok(object) => match check_compose_file(&object.bytes, guardrails) {
+    let policy = ComposePolicy { allowed_extra_images: guardrails.allowed_compose_images.clone(), ..ComposePolicy::default() };
+    let compose = match artifacts.get_versioned(&key, policy.max_bytes).await? {
+        Ok(object) => match check_compose(&object.bytes, &policy) {
             Ok(_) => Some(PinnedArtifact {
                 key,
                 version_id: object.version,
@@ -281,7 +283,7 @@ pub async fn check_artifacts(
                 bytes: object.bytes.len() as u64,
             }),
             Err(problems) => {
-                errors.extend(problems.into_iter().map(|p| FieldError::new("artifacts.composeFile", p)));
+                errors.extend(problems.iter().map(|p| FieldError::new("artifacts.composeFile", p.to_string())));
                 None
             }
         },
@@ -298,11 +300,4 @@ pub async fn check_artifacts(
         }
         _ => Ok(Err(errors)),
     }
-}
-
-const COMPOSE_MAX_BYTES: usize = 64 * 1024;
-
-// WIP: replaced by aviary_compose_policy::check_compose.
-fn check_compose_file(_bytes: &[u8], _g: &Guardrails) -> Result<(), Vec<String>> {
-    Ok(())
 }

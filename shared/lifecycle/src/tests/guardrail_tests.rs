@@ -293,3 +293,36 @@ fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+#[tokio::test]
+async fn a_compose_file_that_escapes_the_container_is_refused_naming_service_and_key() {
+    let w = World::new();
+    w.upload_artifacts("web");
+    w.artifacts.insert(
+        "canaries/web/compose.yml",
+        "services:\n  app:\n    image: ${AVIARY_IMAGE}\n    privileged: true\n    volumes: ['/:/host']\n  miner:\n    image: evil/miner\n",
+    );
+    let reason = refused(&w, spec("web")).await;
+    for wanted in ["service 'app': privileged: true", "service 'app': volumes: /", "service 'miner': image: evil/miner"] {
+        assert!(reason.contains(wanted), "{wanted}: {reason}");
+    }
+}
+
+#[tokio::test]
+async fn a_compose_file_that_is_not_yaml_is_refused_at_admission_not_at_the_health_deadline() {
+    let w = World::new();
+    w.upload_artifacts("web");
+    w.artifacts.insert("canaries/web/compose.yml", "services:\n  app: [unclosed\n");
+    let reason = refused(&w, spec("web")).await;
+    assert!(reason.contains("artifacts.composeFile: the compose file is not valid YAML: line"), "{reason}");
+}
+
+#[tokio::test]
+async fn extra_images_pass_only_when_the_installation_allows_them() {
+    let mut w = World::new();
+    w.upload_artifacts("web");
+    w.artifacts.insert("canaries/web/compose.yml", "services:\n  app:\n    image: ${AVIARY_IMAGE}\n  logs:\n    image: fluent/fluent-bit:3.1\n");
+    assert!(refused(&w, spec("web")).await.contains("AllowedComposeImages"));
+    w.set_guardrails(Guardrails { allowed_compose_images: vec!["fluent/fluent-bit:*".into()], ..World::guardrails() });
+    assert!(started(&w.admit("web-2", spec("web")).await));
+}
