@@ -32,6 +32,8 @@ pub enum LocalError {
     Step(#[from] aviary_core::StepError),
     #[error("S3 event delivery failed: {0}")]
     Pump(String),
+    #[error(transparent)]
+    Delivery(#[from] crate::pump::PumpError),
     #[error("cannot read {path}: {message}")]
     Artifacts { path: String, message: String },
     #[error("deployment {id} did not reach {wanted} within {secs}s (it is {actual})")]
@@ -73,6 +75,8 @@ pub struct LocalRuntime {
     pub config: SdkConfig,
     pub names: StackNames,
     pub queue_url: String,
+    /// Events that failed `pump::MAX_RECEIVES` times.
+    pub dead_letter_url: String,
     pub sfn: LocalStepFunctions,
     pub invoker: Arc<LocalInvoker>,
     /// The ports the handlers use (Step Functions → the local endpoint).
@@ -90,7 +94,8 @@ impl LocalRuntime {
         };
         let config = stack::sdk_config(&moto.url).await;
         let names = opts.names.clone();
-        let queue_url = stack::ensure(&config, &names).await?;
+        let queues = stack::ensure(&config, &names).await?;
+        let (queue_url, dead_letter_url) = (queues.events, queues.dead_letters);
         // The invoker needs the handlers' clients, which need the endpoint's URL: build the
         // endpoint with a late-bound invoker.
         let late = Arc::new(LateInvoker::default());
@@ -99,7 +104,7 @@ impl LocalRuntime {
         let invoker = LocalInvoker::new(ports.clone());
         late.set(invoker.clone());
         let artifacts = stack::artifacts(&config, &names);
-        Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, sfn, invoker, ports, artifacts })
+        Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, dead_letter_url, sfn, invoker, ports, artifacts })
     }
 
     /// Replaces where target health comes from and the handlers' clock (tests of the
@@ -133,7 +138,8 @@ impl LocalRuntime {
 
     /// Delivers pending S3 notifications to `s3-trigger` (one receive round).
     pub async fn pump(&self, wait: Duration) -> Result<Vec<s3_trigger::RecordOutcome>, LocalError> {
-        let (outcomes, time) = crate::pump::pump_once(&self.ports, &self.sqs, &self.queue_url, wait).await.map_err(LocalError::Pump)?;
+        let queues = crate::pump::Queues { events: &self.queue_url, dead_letters: &self.dead_letter_url };
+        let (outcomes, time) = crate::pump::pump_once(&self.ports, &self.sqs, queues, wait).await?;
         if !outcomes.is_empty() {
             self.invoker.record("s3-trigger", outcomes.len() as u32, time);
         }

@@ -98,12 +98,19 @@ pub fn handler_ports(
         .with_artifacts(Arc::new(artifacts(config, names)))
 }
 
-/// Creates (or finds) the table, bucket, queue, notification and instance profile.
-pub async fn ensure(config: &SdkConfig, names: &StackNames) -> Result<String, StackError> {
+/// The event queue the bucket notifies, and where events that keep failing end up.
+#[derive(Debug, Clone)]
+pub struct Queues {
+    pub events: String,
+    pub dead_letters: String,
+}
+
+/// Creates (or finds) the table, bucket, queues, notification and instance profile.
+pub async fn ensure(config: &SdkConfig, names: &StackNames) -> Result<Queues, StackError> {
     ensure_table(&aws_sdk_dynamodb::Client::new(config), &names.table).await?;
-    let queue_url = ensure_bucket_and_queue(config, names).await?;
+    let queues = ensure_bucket_and_queue(config, names).await?;
     ensure_instance_profile(&aws_sdk_iam::Client::new(config), &names.instance_profile).await?;
-    Ok(queue_url)
+    Ok(queues)
 }
 
 async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), StackError> {
@@ -141,7 +148,7 @@ async fn ensure_table(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<(),
     Ok(())
 }
 
-async fn ensure_bucket_and_queue(config: &SdkConfig, names: &StackNames) -> Result<String, StackError> {
+async fn ensure_bucket_and_queue(config: &SdkConfig, names: &StackNames) -> Result<Queues, StackError> {
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build());
     let sqs = aws_sdk_sqs::Client::new(config);
     if s3.head_bucket().bucket(&names.bucket).send().await.is_err() {
@@ -153,12 +160,24 @@ async fn ensure_bucket_and_queue(config: &SdkConfig, names: &StackNames) -> Resu
         .send()
         .await
         .map_err(stack_err("bucket versioning"))?;
+    // A failed event comes back after the visibility timeout (short here: a local run should
+    // not wait the 30 s SQS defaults to); after MAX_RECEIVES the pump moves it to the
+    // dead-letter queue, as a redrive policy would.
     let queue_url = sqs
         .create_queue()
         .queue_name(&names.queue)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "2")
         .send()
         .await
         .map_err(stack_err("the event queue"))?
+        .queue_url
+        .unwrap_or_default();
+    let dead_letters = sqs
+        .create_queue()
+        .queue_name(format!("{}-dead-letters", names.queue))
+        .send()
+        .await
+        .map_err(stack_err("the dead-letter queue"))?
         .queue_url
         .unwrap_or_default();
     let queue_arn = format!("arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{}", names.queue);
@@ -187,7 +206,7 @@ async fn ensure_bucket_and_queue(config: &SdkConfig, names: &StackNames) -> Resu
         .send()
         .await
         .map_err(stack_err("the bucket notification"))?;
-    Ok(queue_url)
+    Ok(Queues { events: queue_url, dead_letters })
 }
 
 async fn ensure_instance_profile(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), StackError> {

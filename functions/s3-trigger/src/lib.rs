@@ -2,13 +2,19 @@
 //! deployment. Delivery is at-least-once, so the deployment id is derived from the object's
 //! key and version (or ETag and sequencer) and claimed with a conditional write: the same
 //! upload, however often delivered, starts exactly one workflow.
+//!
+//! Every upload of a canary tarball ends in exactly one recorded outcome: started, duplicate,
+//! or REJECTED with the reason — an oversize or unreadable spec, or a prefix that is no valid
+//! canary name, included. Only an infrastructure failure (the table, the bucket, the workflow
+//! engine) is an error, for the platform to retry and then dead-letter.
 
-use aviary_core::ids::{canary_prefix, deployment_id_for_upload, parse_artifact_key, SPEC_FILE};
+use aviary_core::ids::{canary_prefix, deployment_id_for_upload, parse_artifact_key, readable_name, SPEC_FILE};
 use aviary_core::model::Source;
-use aviary_core::spec::{parse_and_validate, FieldError};
+use aviary_core::spec::{is_valid_name, parse_and_validate, DeploymentSpec, FieldError};
 use aviary_core::StepError;
 use aviary_lifecycle::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
 use aviary_lifecycle::Ports;
+use aviary_ports::ArtifactProblem;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -65,20 +71,29 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
     if !ports.artifacts.bucket().is_empty() && bucket != ports.artifacts.bucket() {
         return Ok(ignored(&key, "not the artifact bucket"));
     }
-    let Some((name, file)) = parse_artifact_key(&key) else {
+    let Some((prefix, file)) = parse_artifact_key(&key) else {
         return Ok(ignored(&key, "not under canaries/<name>/"));
     };
-    let spec_key = format!("{}{SPEC_FILE}", canary_prefix(name));
-    let raw = ports.artifacts.get_small(&spec_key, MAX_SPEC_BYTES).await?;
-    let spec = match &raw {
-        Some(bytes) => parse_and_validate(bytes),
-        None => Err(vec![FieldError::new("spec", format!("{spec_key} is missing: upload the spec before the canary tarball"))]),
+    let (name, raw, spec) = if is_valid_name(prefix) {
+        let (raw, spec) = read_spec(ports, prefix).await?;
+        // Only the canary tarball starts a deployment; every other upload is part of preparing one.
+        let trigger_file = spec.as_ref().map(|s| s.artifacts.canary_tarball.clone()).unwrap_or_else(|_| "canary.tar".into());
+        if file != trigger_file {
+            return Ok(ignored(&key, "not the canary tarball"));
+        }
+        (prefix.to_string(), raw, spec)
+    } else {
+        // Nothing under this prefix can ever deploy; say so once, on a record the API can read.
+        if !file.ends_with(".tar") {
+            return Ok(ignored(&key, "not a tarball"));
+        }
+        let name = readable_name(prefix);
+        let why = format!(
+            "the prefix canaries/{prefix}/ is not a valid canary name (1-32 of a-z, 0-9 and '-', starting with a letter): upload under canaries/{name}/"
+        );
+        (name, None, Err(vec![FieldError::new("name", why)]))
     };
-    // Only the canary tarball starts a deployment; every other upload is part of preparing one.
-    let trigger_file = spec.as_ref().map(|s| s.artifacts.canary_tarball.clone()).unwrap_or_else(|_| "canary.tar".into());
-    if file != trigger_file {
-        return Ok(ignored(&key, "not the canary tarball"));
-    }
+    let name = name.as_str();
     let version = match (&r.s3.object.version_id, &r.s3.object.e_tag, &r.s3.object.sequencer) {
         (Some(v), _, _) if !v.is_empty() && v != "null" => v.clone(),
         (_, etag, seq) => format!("{}:{}", etag.as_deref().unwrap_or(""), seq.as_deref().unwrap_or("")),
@@ -91,7 +106,7 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
             name: name.into(),
             source: Source::S3 { bucket, key: key.clone(), version },
             spec,
-            raw_spec: raw.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            raw_spec: raw,
             mode: RejectMode::Record,
         },
     )
@@ -105,6 +120,19 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
     Ok(RecordOutcome { key, deployment_id: Some(id), outcome: outcome.into(), detail })
 }
 
+/// The spec under the prefix, as raw text (for the record) and parsed; what is wrong with it
+/// (missing, too large, not UTF-8 or JSON, invalid) becomes the rejection reason.
+async fn read_spec(ports: &Ports, name: &str) -> Result<(Option<String>, Result<DeploymentSpec, Vec<FieldError>>), StepError> {
+    let spec_key = format!("{}{SPEC_FILE}", canary_prefix(name));
+    Ok(match ports.artifacts.get_versioned(&spec_key, MAX_SPEC_BYTES).await? {
+        Ok(object) => (Some(String::from_utf8_lossy(&object.bytes).into_owned()), parse_and_validate(&object.bytes)),
+        Err(ArtifactProblem::Missing { .. }) => {
+            (None, Err(vec![FieldError::new("spec", format!("{spec_key} is missing: upload the spec before the canary tarball"))]))
+        }
+        Err(problem) => (None, Err(vec![FieldError::new("spec", problem.to_string())])),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,3 +143,6 @@ mod tests {
         assert_eq!(decode_key("canaries/my+app/a%2Bb.tar"), "canaries/my app/a+b.tar");
     }
 }
+
+#[cfg(test)]
+mod handler_tests;

@@ -66,6 +66,26 @@ pub fn parse_artifact_key(key: &str) -> Option<(&str, &str)> {
     Some((name, file))
 }
 
+/// A valid canary name made from an upload prefix that is not one (`MyApp` → `myapp`,
+/// `1st_try` → `upload-1st-try`), so the REJECTED record of such an upload has an id the API
+/// can read. Its reason quotes the prefix as uploaded.
+pub fn readable_name(prefix: &str) -> String {
+    let mut name: String = prefix
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    let mut name = name.trim_matches('-').to_string();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name = format!("upload-{name}").trim_end_matches('-').to_string();
+    }
+    name.truncate(32);
+    name.trim_end_matches('-').to_string()
+}
+
 /// Resource names (target groups: at most 32 characters, alphanumerics and hyphens).
 pub fn target_group_name(deployment_id: &str, role: &str) -> String {
     let hash = short_hash(&[deployment_id, role]);
@@ -76,6 +96,16 @@ pub fn target_group_name(deployment_id: &str, role: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_prefix_gets_a_valid_readable_name() {
+        for (prefix, want) in [("MyApp", "myapp"), ("1st_try", "upload-1st-try"), ("--", "upload"), ("Ünïcode App", "n-code-app")] {
+            let got = readable_name(prefix);
+            assert_eq!(got, want, "{prefix}");
+            assert!(crate::spec::is_valid_name(&got), "{got}");
+        }
+        assert!(crate::spec::is_valid_name(&readable_name(&"A".repeat(100))));
+    }
 
     #[test]
     fn same_object_version_same_id() {
