@@ -260,6 +260,25 @@ async fn traffic_changes_only_an_active_canary_and_only_with_valid_values() {
     assert_eq!(a.status, 200, "{a:?}");
     let rules = api.rt.rules(&api.env.listener_arn).await.unwrap();
     assert_eq!(canary_rule(&rules).stickiness_seconds, None, "stickiness off");
+
+    // Three changes at once: applied one at a time; the others are told at once (409), never
+    // left waiting for a rule another change is rewriting.
+    let started = std::time::Instant::now();
+    let (x, y, z) = tokio::join!(
+        call(&api, "PATCH", &path, Some(json!({"trafficPercent": 7}))),
+        call(&api, "PATCH", &path, Some(json!({"trafficPercent": 8}))),
+        call(&api, "PATCH", &path, Some(json!({"trafficPercent": 9}))),
+    );
+    let statuses = [x.status, y.status, z.status];
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{x:?} {y:?} {z:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
+    for a in [&x, &y, &z].into_iter().filter(|a| a.status == 409) {
+        assert_eq!(a.body["error"], json!("TrafficChangeInProgress"), "{a:?}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // The production floor: 30% would leave production 40%.
+    let a = call(&api, "PATCH", &path, Some(json!({"trafficPercent": 30}))).await;
+    assert_eq!((a.status, a.fields()), (400, vec!["trafficPercent".to_string()]), "{a:?}");
     assert_eq!(canary_rule(&rules).forward.iter().map(|t| t.weight).collect::<Vec<_>>(), vec![750, 125, 125], "weights kept");
     let events = api.rt.events(&d.id).await.unwrap();
     assert!(events.iter().any(|e| e.step == "traffic" && e.detail.contains("canary 12.5%")), "{events:#?}");

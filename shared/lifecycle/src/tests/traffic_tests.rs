@@ -71,3 +71,23 @@ async fn a_failed_rule_change_leaves_the_record_unchanged() {
     assert_eq!(after.traffic_lease_until, None);
     assert!(change_traffic(&w.ports, "web-1", &share(20.0)).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_second_change_while_one_is_applied_is_refused_at_once() {
+    let w = World::new();
+    w.active("web-1").await;
+    // Another change holds the lease (taken a moment ago, not expired).
+    let mut d = w.store.peek("web-1").unwrap();
+    d.traffic_lease_until = Some(NOW + crate::traffic::TRAFFIC_LEASE_SECS);
+    d.version += 1;
+    w.store.overwrite(d);
+    w.cloud.log.clear();
+    let started = std::time::Instant::now();
+    let err = change_traffic(&w.ports, "web-1", &share(10.0)).await.unwrap_err();
+    assert!(matches!(err, TrafficChangeError::Busy { .. }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(w.cloud.log.cloud_mutations().is_empty(), "the rule is not touched");
+    // A lease left by a crashed change expires.
+    w.clock.advance_secs(crate::traffic::TRAFFIC_LEASE_SECS + 1);
+    assert!(change_traffic(&w.ports, "web-1", &share(10.0)).await.is_ok());
+}
