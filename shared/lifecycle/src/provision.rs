@@ -78,7 +78,7 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
         ingress.push(Ingress::FromGroup { port: monitoring::NODE_EXPORTER_PORT, group_id: sg.clone() });
         ingress.push(Ingress::FromGroup { port: spec.app_port, group_id: sg.clone() });
         if let Some(cidr) = &spec.monitoring.allowed_cidr {
-            let ui: Vec<Ingress> = monitoring::UI_PORTS.iter().map(|p| Ingress::FromCidr { port: *p, cidr: cidr.clone() }).collect();
+            let ui: Vec<Ingress> = monitoring::PUBLIC_UI_PORTS.iter().map(|p| Ingress::FromCidr { port: *p, cidr: cidr.clone() }).collect();
             ec2.allow_ingress(&sg, &ui).await?;
         }
         Some(sg)

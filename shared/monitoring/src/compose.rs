@@ -74,9 +74,10 @@ pub fn render_compose(ctx: &MonitorContext) -> String {
             command: vec![],
             environment: vec![
                 ("GF_SECURITY_ADMIN_PASSWORD__FILE", "/run/secrets/grafana-admin-password".into()),
-                // Anyone who can reach the port (the allowed CIDR or an SSM tunnel) may view.
-                ("GF_AUTH_ANONYMOUS_ENABLED", "true".into()),
-                ("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer".into()),
+                // No anonymous access: the data source reads CloudWatch with the instance role.
+                // The admin password is generated on the instance (user data) and never leaves it.
+                ("GF_AUTH_ANONYMOUS_ENABLED", "false".into()),
+                ("GF_AUTH_DISABLE_LOGIN_FORM", "false".into()),
                 ("GF_USERS_ALLOW_SIGN_UP", "false".into()),
                 // AWS access only through the instance role: no keys can be configured.
                 ("GF_AWS_ALLOWED_AUTH_PROVIDERS", "default".into()),
@@ -173,7 +174,10 @@ pub fn render_compose(ctx: &MonitorContext) -> String {
             }
         }
         if let Some(p) = s.port {
-            let _ = writeln!(y, "    ports: [{}]", q(&format!("{p}:{p}")));
+            // Tools without a login listen on the monitor's loopback only (an SSM tunnel
+            // reaches them); Grafana, which has one, on every interface.
+            let bind = if crate::PUBLIC_UI_PORTS.contains(&p) { String::new() } else { "127.0.0.1:".into() };
+            let _ = writeln!(y, "    ports: [{}]", q(&format!("{bind}{p}:{p}")));
         }
         if !s.depends_on.is_empty() {
             y.push_str("    depends_on:\n");
@@ -217,14 +221,19 @@ mod tests {
     }
 
     #[test]
-    fn only_ui_ports_are_published() {
+    fn only_grafana_is_published_beyond_the_loopback_and_it_has_no_anonymous_access() {
         let y = render_compose(&MonitorContext::new("web-1", "eu-west-1"));
         let published: Vec<&str> = y.lines().filter(|l| l.trim_start().starts_with("ports:")).collect();
-        assert_eq!(published.len(), crate::UI_PORTS.len());
-        for p in crate::UI_PORTS {
+        assert_eq!(published.len(), crate::PUBLIC_UI_PORTS.len() + crate::TUNNEL_ONLY_PORTS.len());
+        for p in crate::PUBLIC_UI_PORTS {
             assert!(y.contains(&format!("ports: [\"{p}:{p}\"]")));
         }
+        for p in crate::TUNNEL_ONLY_PORTS {
+            assert!(y.contains(&format!("ports: [\"127.0.0.1:{p}:{p}\"]")), "{p}");
+        }
         assert!(!y.contains("6379:"));
+        assert!(y.contains("GF_AUTH_ANONYMOUS_ENABLED: \"false\""));
+        assert!(!y.contains("GF_AUTH_ANONYMOUS_ORG_ROLE"));
     }
 
     #[test]

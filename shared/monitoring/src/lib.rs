@@ -49,9 +49,12 @@ pub const PROMETHEUS_PORT: u16 = 9090;
 pub const KAYENTA_PORT: u16 = 8090;
 /// Referee's port on the monitor instance (its own default).
 pub const REFEREE_PORT: u16 = 3001;
-/// The ports to open on the monitor's security group to `monitoring.allowedCidr`, and only
-/// those (Redis stays on the compose network).
-pub const UI_PORTS: [u16; 4] = [GRAFANA_PORT, PROMETHEUS_PORT, KAYENTA_PORT, REFEREE_PORT];
+/// The ports to open on the monitor's security group to `monitoring.allowedCidr`: Grafana
+/// alone, the only tool with a login.
+pub const PUBLIC_UI_PORTS: [u16; 1] = [GRAFANA_PORT];
+/// Tools without authentication: published on the monitor's loopback only, reached through an
+/// SSM port-forwarding session (docs/monitoring.md). Redis stays on the compose network.
+pub const TUNNEL_ONLY_PORTS: [u16; 3] = [PROMETHEUS_PORT, KAYENTA_PORT, REFEREE_PORT];
 /// Node exporter on baseline and canary; open it to the monitor's security group only.
 pub const NODE_EXPORTER_PORT: u16 = 9100;
 /// EC2's limit on (unencoded) user data.

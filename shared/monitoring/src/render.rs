@@ -72,12 +72,14 @@ pub fn monitor_user_data(spec: &DeploymentSpec, deployment_id: &str, region: &st
 /// Links to the tools on a monitor reachable at `host` (an address or DNS name).
 pub fn monitoring_links(host: &str) -> MonitoringLinks {
     let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+    // Prometheus, Referee and Kayenta have no login: they listen on the monitor's loopback,
+    // so their links are the local end of an SSM port-forwarding session (same port numbers).
     MonitoringLinks {
         grafana: format!("http://{host}:{GRAFANA_PORT}/"),
-        prometheus: format!("http://{host}:{PROMETHEUS_PORT}/"),
-        referee: format!("http://{host}:{REFEREE_PORT}/dashboard/"),
+        prometheus: format!("http://127.0.0.1:{PROMETHEUS_PORT}/"),
+        referee: format!("http://127.0.0.1:{REFEREE_PORT}/dashboard/"),
         // The canary config list: Kayenta has no UI of its own.
-        kayenta: format!("http://{host}:{KAYENTA_PORT}/canaryConfig"),
+        kayenta: format!("http://127.0.0.1:{KAYENTA_PORT}/canaryConfig"),
     }
 }
 
@@ -234,9 +236,10 @@ pub(crate) mod tests {
     fn links_use_the_documented_ports() {
         let l = monitoring_links("203.0.113.10");
         assert_eq!(l.grafana, "http://203.0.113.10:3000/");
-        assert_eq!(l.prometheus, "http://203.0.113.10:9090/");
-        assert_eq!(l.kayenta, "http://203.0.113.10:8090/canaryConfig");
-        assert_eq!(l.referee, "http://203.0.113.10:3001/dashboard/");
+        // Through an SSM tunnel: the local end of the forwarded port.
+        assert_eq!(l.prometheus, "http://127.0.0.1:9090/");
+        assert_eq!(l.kayenta, "http://127.0.0.1:8090/canaryConfig");
+        assert_eq!(l.referee, "http://127.0.0.1:3001/dashboard/");
         assert_eq!(monitoring_links("2001:db8::1").grafana, "http://[2001:db8::1]:3000/");
     }
 }

@@ -326,3 +326,18 @@ async fn extra_images_pass_only_when_the_installation_allows_them() {
     w.set_guardrails(Guardrails { allowed_compose_images: vec!["fluent/fluent-bit:*".into()], ..World::guardrails() });
     assert!(started(&w.admit("web-2", spec("web")).await));
 }
+
+#[tokio::test]
+async fn only_grafana_is_opened_to_the_allowed_cidr() {
+    let w = World::new();
+    w.upload_artifacts("web");
+    let mut s = spec("web");
+    s.monitoring.enabled = true;
+    s.monitoring.allowed_cidr = Some("203.0.113.0/24".into());
+    assert!(started(&w.admit("web-1", s).await));
+    crate::provision::provision(&w.ports, &DeploymentRef { deployment_id: "web-1".into() }).await.expect("provision");
+    let monitor_sg = w.store.peek("web-1").unwrap().resources.monitor_security_group_id.unwrap();
+    let from_cidr: Vec<_> =
+        w.compute.ingress_of(&monitor_sg).into_iter().filter(|i| matches!(i, aviary_ports::Ingress::FromCidr { .. })).collect();
+    assert_eq!(from_cidr, [aviary_ports::Ingress::FromCidr { port: 3000, cidr: "203.0.113.0/24".into() }]);
+}
