@@ -13,9 +13,10 @@
 
 pub mod api;
 pub mod aws;
+pub mod local_guard;
 pub mod sigv4;
 pub mod wire;
 
 pub use api::{host_header, Client, ClientError};
-pub use sigv4::{is_loopback, region_from_host, SignError, Signer};
+pub use sigv4::{auto_sign, is_loopback, region_from_host, InsecureEndpoint, SignError, Signer};
 pub use wire::{ApiDeployment, DestroyAccepted, Page, TrafficChange, UploadFile, UploadTarget, Uploads};

@@ -89,6 +89,27 @@ pub fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// Signing was not asked for explicitly and the endpoint is plain `http://` on another host:
+/// a signature (and whatever the answer holds) would cross the network unencrypted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refusing to sign requests to {endpoint}: it is plain http on a non-loopback host; use its https:// URL (API Gateway serves only https), or pass --sign to sign anyway (or --no-sign to send unsigned)")]
+pub struct InsecureEndpoint {
+    pub endpoint: String,
+}
+
+/// Whether to sign when the user chose neither `--sign` nor `--no-sign`: never for loopback
+/// (the local API front has no SigV4 check), always for `https://`, and a refusal for plain
+/// `http://` elsewhere.
+pub fn auto_sign(url: &reqwest::Url) -> Result<bool, InsecureEndpoint> {
+    if is_loopback(url) {
+        Ok(false)
+    } else if url.scheme() == "https" {
+        Ok(true)
+    } else {
+        Err(InsecureEndpoint { endpoint: url.to_string() })
+    }
+}
+
 /// The region in an API Gateway host name (`<id>.execute-api.<region>.amazonaws.com`).
 pub fn region_from_host(url: &reqwest::Url) -> Option<String> {
     let host = url.host_str()?;
@@ -104,6 +125,15 @@ pub fn region_from_host(url: &reqwest::Url) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn automatic_signing_only_over_https_and_never_for_loopback() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        assert_eq!(auto_sign(&url("https://abc.execute-api.eu-west-1.amazonaws.com/")), Ok(true));
+        assert_eq!(auto_sign(&url("http://127.0.0.1:8787/")), Ok(false));
+        assert_eq!(auto_sign(&url("http://localhost:8787/")), Ok(false));
+        assert!(auto_sign(&url("http://api.example.com/")).unwrap_err().to_string().contains("--sign"));
+    }
     use sha2::{Digest, Sha256};
     use std::time::{Duration, UNIX_EPOCH};
 

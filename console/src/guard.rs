@@ -34,11 +34,11 @@ pub async fn local_only(State(port): State<u16>, req: Request, next: Next) -> Re
 }
 
 pub fn is_own_host(host: &str, port: u16) -> bool {
-    host == format!("127.0.0.1:{port}") || host == format!("localhost:{port}")
+    aviary_client::local_guard::host_allowed(host, Some(port))
 }
 
 pub fn is_own_origin(origin: &str, port: u16) -> bool {
-    origin == format!("http://127.0.0.1:{port}") || origin == format!("http://localhost:{port}")
+    aviary_client::local_guard::origin_allowed(origin, Some(port))
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {

@@ -41,7 +41,8 @@ pub enum ConsoleError {
 /// Whether API calls are signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SignMode {
-    /// Sign unless the endpoint is loopback (the local API front has no SigV4 check).
+    /// Sign for `https://` endpoints, not for loopback (the local API front has no SigV4
+    /// check); a plain-`http://` endpoint elsewhere is refused.
     #[default]
     Auto,
     Always,
@@ -123,10 +124,13 @@ pub async fn serve(opts: ConsoleOptions) -> Result<ConsoleServer, ConsoleError> 
     if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
         return Err(ConsoleError::Endpoint { endpoint: opts.endpoint.clone(), message: "expected an http(s) URL".into() });
     }
-    let signer = match (opts.sign, sign::is_loopback(&endpoint)) {
-        (SignMode::Never, _) | (SignMode::Auto, true) => None,
-        _ => Some(sign::signer_from_options(&endpoint, opts.region.clone(), opts.credentials.clone()).await?),
+    let sign = match opts.sign {
+        SignMode::Never => false,
+        SignMode::Always => true,
+        // Only over https (or never, for loopback): a plain-http endpoint elsewhere is refused.
+        SignMode::Auto => aviary_client::auto_sign(&endpoint).map_err(|e| ConsoleError::Endpoint { endpoint: opts.endpoint.clone(), message: e.to_string() })?,
     };
+    let signer = if sign { Some(sign::signer_from_options(&endpoint, opts.region.clone(), opts.credentials.clone()).await?) } else { None };
     let signing = signer.is_some();
     let upstream = Upstream::new(endpoint, signer)?;
 

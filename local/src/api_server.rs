@@ -5,6 +5,10 @@
 //! [`LOCAL_CALLER`] with a `local-…` request id, where API Gateway would name the signer and
 //! its own request id); unknown routes reach the router (which answers 404/405 itself, as API
 //! Gateway would answer 404 before invoking the Lambda).
+//!
+//! Like the console, it answers only requests whose `Host` is a loopback address, and refuses
+//! a changing request whose `Origin` is another site's page (`aviary_client::local_guard`):
+//! a web page the user visits cannot drive it through DNS rebinding or a cross-site form.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -42,11 +46,33 @@ pub fn state(rt: &LocalRuntime) -> api::ApiState {
     api::ApiState::new(rt.ports.clone(), api::Presigner::new(&rt.artifacts)).with_analysis(analysis)
 }
 
+/// Loopback `Host` only; a changing request from another site's page refused.
+async fn loopback_only(req: Request, next: Next) -> Response {
+    use aviary_client::local_guard::{host_allowed, origin_allowed};
+    use axum::http::{header, Method, StatusCode};
+    use axum::response::IntoResponse;
+    let refuse = |status: StatusCode, message: &str| {
+        (status, [(header::CONTENT_TYPE, "application/json")], serde_json::json!({"error": "Refused", "message": message}).to_string())
+            .into_response()
+    };
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !host_allowed(host, None) {
+        return refuse(StatusCode::MISDIRECTED_REQUEST, "the local API answers only on a loopback address");
+    }
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (true, Some(origin)) = (changes, req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())) {
+        if !origin_allowed(origin, None) {
+            return refuse(StatusCode::FORBIDDEN, "cross-origin request refused");
+        }
+    }
+    next.run(req).await
+}
+
 /// The API's router as the local front serves it: each request attributed to
-/// [`LOCAL_CALLER`] with its own request id.
+/// [`LOCAL_CALLER`] with its own request id, behind the loopback guard.
 pub fn router(state: api::ApiState) -> axum::Router {
     let requests = Arc::new(AtomicU64::new(0));
-    api::router(state).layer(middleware::from_fn(move |mut req: Request, next: Next| {
+    api::router(state).layer(middleware::from_fn(loopback_only)).layer(middleware::from_fn(move |mut req: Request, next: Next| {
         let n = requests.fetch_add(1, Ordering::Relaxed);
         async move {
             let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);

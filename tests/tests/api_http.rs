@@ -177,3 +177,27 @@ async fn http_errors_are_json_with_stable_names() {
     assert_eq!((s, b["items"].as_array().unwrap().len()), (StatusCode::OK, 0));
     server.stop().await;
 }
+
+/// The local front shares the console's guard: a foreign `Host` (DNS rebinding) or a changing
+/// request from another site's page is refused before the API sees it; loopback passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_front_answers_only_loopback_hosts_and_its_own_origins() {
+    let api = start(fast()).await;
+    let server = ApiServer::start(&api.rt).await.unwrap();
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{}/deployments", server.url)).header("host", "rebound.example:80").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    let r = http
+        .post(format!("{}/deployments", server.url))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "spec": api.spec("web") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(api.rt.ports.deployments().list(None, 10, None).await.unwrap().items.len(), 0, "nothing was created");
+    let r = http.get(format!("{}/deployments", server.url)).header("origin", "http://127.0.0.1:9").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http.get(format!("{}/deployments", server.url.replace("127.0.0.1", "localhost"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

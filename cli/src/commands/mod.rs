@@ -16,7 +16,7 @@ pub mod traffic;
 use crate::cli::ApiArgs;
 use aviary_client::Client;
 use crate::error::CliError;
-use aviary_client::sigv4::{is_loopback, region_from_host, Signer};
+use aviary_client::sigv4::{region_from_host, Signer};
 
 /// What every command may look at besides its own arguments.
 #[derive(Debug, Clone, Copy)]
@@ -27,13 +27,13 @@ pub struct Ctx {
 
 /// Whether requests to this endpoint are signed: `--no-sign` / `--sign` decide, else sign
 /// unless the endpoint is loopback.
-pub fn should_sign(api: &ApiArgs, url: &reqwest::Url) -> bool {
+pub fn should_sign(api: &ApiArgs, url: &reqwest::Url) -> Result<bool, CliError> {
     if api.no_sign {
-        false
+        Ok(false)
     } else if api.sign {
-        true
+        Ok(true)
     } else {
-        !is_loopback(url)
+        aviary_client::auto_sign(url).map_err(|e| CliError::Usage(e.to_string()))
     }
 }
 
@@ -45,7 +45,7 @@ pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
         )
     })?;
     let url = reqwest::Url::parse(&endpoint).map_err(|e| CliError::Usage(format!("invalid --endpoint '{endpoint}': {e}")))?;
-    let signer = if should_sign(api, &url) {
+    let signer = if should_sign(api, &url)? {
         let config = aviary_client::aws::defaults().load().await;
         let region = api
             .region
