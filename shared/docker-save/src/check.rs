@@ -1,5 +1,6 @@
 //! The push-based checker: per-entry rules while streaming (names, types, limits, digests),
-//! and an inventory of what was seen for the whole-archive checks in `verify.rs`.
+//! and an inventory of what was seen, which `verify.rs` (where [`TarballChecker::finish`]
+//! lives) checks as a whole.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -8,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::names::{self, Name};
 use super::stream::{compressed_format, Entry, EntryKind, EntrySink, TarStream};
-use super::{verify, ImageSummary, Limits, TarballError};
+use super::{ImageSummary, Limits, TarballError};
 
 /// Checks a `docker save` tarball pushed in chunks of any size.
 ///
@@ -56,13 +57,15 @@ impl TarballChecker {
         self.stream.offset()
     }
 
-    /// Ends the archive and runs the whole-archive checks.
-    pub fn finish(self) -> Result<ImageSummary, TarballError> {
+    /// Ends the archive: what was seen, and the archive's size (the whole-archive checks are
+    /// [`TarballChecker::finish`]'s).
+    pub(crate) fn into_inventory(self) -> Result<(Inventory, u64), TarballError> {
         if let Some(error) = self.failed {
             return Err(error);
         }
         self.stream.finish()?;
-        verify::verify(self.inventory, self.stream.offset())
+        let total = self.stream.offset();
+        Ok((self.inventory, total))
     }
 }
 

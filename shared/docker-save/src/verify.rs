@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::check::{ConfigInfo, FileRecord, Inventory, Record};
+use super::check::{ConfigInfo, FileRecord, Inventory, Record, TarballChecker};
 use super::names::{self, Name};
 use super::{ImageSummary, Layout, TarballError};
 
@@ -19,11 +19,20 @@ struct ManifestImage {
     layers: Vec<String>,
 }
 
-/// The keys Docker reads. Go matches JSON keys case-insensitively, so `config` would be read
-/// as `Config` by `docker load` but ignored here: such keys are refused.
+/// The keys Docker reads. Go matches JSON keys case-insensitively — with Unicode simple case
+/// folding, so `ſ` (U+017F) reads as `s` and `K` (U+212A) as `k` — and `config` or `Layerſ`
+/// would be read as `Config` / `Layers` by `docker load` but ignored here: such keys are refused.
 const MANIFEST_KEYS: [&str; 5] = ["Config", "RepoTags", "Layers", "Parent", "LayerSources"];
 
-pub(crate) fn verify(inventory: Inventory, total_bytes: u64) -> Result<ImageSummary, TarballError> {
+impl TarballChecker {
+    /// Ends the archive and runs the whole-archive checks.
+    pub fn finish(self) -> Result<ImageSummary, TarballError> {
+        let (inventory, total_bytes) = self.into_inventory()?;
+        verify(inventory, total_bytes)
+    }
+}
+
+fn verify(inventory: Inventory, total_bytes: u64) -> Result<ImageSummary, TarballError> {
     let image = parse_manifest(inventory.manifest.as_deref().ok_or(TarballError::MissingManifest)?)?;
 
     let config_path = reference(&image.config)?;
@@ -73,7 +82,7 @@ fn parse_manifest(bytes: &[u8]) -> Result<ManifestImage, TarballError> {
     }
     let image = images[0].as_object().ok_or_else(|| TarballError::invalid_manifest("the image entry is not an object"))?;
     for key in image.keys() {
-        if let Some(known) = MANIFEST_KEYS.iter().find(|k| k.eq_ignore_ascii_case(key) && *k != key) {
+        if let Some(known) = MANIFEST_KEYS.iter().find(|k| go_fold(k) == go_fold(key) && *k != key) {
             return Err(TarballError::invalid_manifest(format!("key `{key}` differs from `{known}` only in case")));
         }
     }
@@ -88,6 +97,18 @@ fn parse_manifest(bytes: &[u8]) -> Result<ManifestImage, TarballError> {
         return Err(TarballError::invalid_manifest(format!("`{tag}` is not a valid image name:tag")));
     }
     Ok(ManifestImage { config, repo_tags, layers })
+}
+
+/// A key as Go's `encoding/json` compares it with a field name: case-insensitive, where the
+/// only non-ASCII letters that fold onto ASCII ones are `ſ` → `s` and the Kelvin sign → `k`.
+fn go_fold(key: &str) -> String {
+    key.chars()
+        .map(|c| match c {
+            '\u{017F}' => 's',
+            '\u{212A}' => 'k',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// An optional array of strings (`null` counts as absent, as in Go).
@@ -239,7 +260,18 @@ fn check_repositories(bytes: &[u8]) -> Result<(), TarballError> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid_repo_tag;
+    use super::{go_fold, is_valid_repo_tag, parse_manifest};
+
+    #[test]
+    fn keys_that_go_folds_onto_a_manifest_key_are_refused() {
+        for evil in ["layers", "LAYERS", "Layer\u{017F}", "RepoTag\u{017F}", "LayerSource\u{017F}"] {
+            let m = format!(r#"[{{"Config": "c.json", "Layers": [], "{evil}": ["x"]}}]"#);
+            let e = parse_manifest(m.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("only in case"), "{evil}: {e}");
+        }
+        assert_eq!(go_fold("Repo\u{212A}"), "repok");
+        assert!(parse_manifest(br#"[{"Config": "c.json", "Layers": [], "Comment": "x"}]"#).is_ok());
+    }
 
     #[test]
     fn repo_tags_follow_the_reference_grammar() {
