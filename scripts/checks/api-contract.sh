@@ -21,7 +21,7 @@ echo "[api-contract] openapi-spec-validator api/openapi.yaml"
 "$VENV/openapi-spec-validator" api/openapi.yaml
 
 echo "[api-contract] recorded answers of every route against the document"
-cargo test -q -p aviary-tests --test api_contract -- --nocapture
+cargo test -q --workspace --features aviary-cli/local --test api_contract -- --nocapture
 
 if [[ ${API_CONTRACT_FUZZ:-1} == 0 || ! -x $VENV/st ]]; then
   echo "[api-contract] schemathesis skipped (${API_CONTRACT_FUZZ:+API_CONTRACT_FUZZ=0}${API_CONTRACT_FUZZ:-not installed})"
@@ -39,7 +39,7 @@ trap cleanup EXIT
 
 echo "[api-contract] starting the local API (emulator + one ACTIVE canary)"
 # Run the test binary itself (not through cargo) so the PID is the server's own.
-BIN=$(cargo test -p aviary-tests --test api_contract --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+BIN=$(cargo test --workspace --features aviary-cli/local --test api_contract --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
 [[ -x $BIN ]] || { echo "[api-contract] could not find the api_contract test binary" >&2; exit 1; }
 AVIARY_API_URL_FILE=$WORK/url AVIARY_API_SERVE_SECS=900 \
   "$BIN" --ignored --exact serve_local_api --nocapture >"$WORK/server.log" 2>&1 &

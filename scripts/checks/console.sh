@@ -9,7 +9,8 @@ TIMEOUT="${CONSOLE_TEST_TIMEOUT:-600}"
 # CONSOLE_E2E_BIN: an already built runner (skips the build).
 BIN="${CONSOLE_E2E_BIN:-}"
 if [ -z "$BIN" ]; then
-  cargo build -q -p aviary-console --example console_e2e
+  # The workspace's feature set (as scripts/test.sh's cargo test resolved it): nothing is compiled twice.
+  cargo build -q --workspace --features aviary-cli/local --example console_e2e
   BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/examples/console_e2e"
 fi
 

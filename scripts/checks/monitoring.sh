@@ -49,8 +49,9 @@ NODE_EXPORTER=$(command -v prometheus-node-exporter || echo /usr/bin/prometheus-
 
 say "building the renderer and the sample app (target dir $TARGET_DIR)"
 export CARGO_TARGET_DIR=$TARGET_DIR
-cargo build -q -p aviary-sample-app
-cargo build -q -p aviary-monitoring --example render_monitoring
+# With the workspace's feature set (the one `cargo test --workspace --features aviary-cli/local` of
+# scripts/test.sh resolved), so nothing it already compiled is compiled again.
+cargo build -q --workspace --features aviary-cli/local --bin aviary-sample-app --example render_monitoring
 RENDER=$TARGET_DIR/debug/examples/render_monitoring
 APP=$TARGET_DIR/debug/aviary-sample-app
 started=$SECONDS
