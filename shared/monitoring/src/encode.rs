@@ -4,32 +4,15 @@
 
 use std::io::Write;
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding, wrapped at `wrap` characters per line (0: no wrapping).
+/// Standard base64 with padding (the SDK's encoder), wrapped at `wrap` characters per line
+/// (0: no wrapping).
 pub fn base64(data: &[u8], wrap: usize) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4 + data.len() / 48 + 1);
-    let mut line = 0;
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-            line += 1;
-            if wrap > 0 && line == wrap {
-                out.push('\n');
-                line = 0;
-            }
-        }
+    let flat = aws_smithy_types::base64::encode(data);
+    if wrap == 0 {
+        return flat;
     }
-    if out.ends_with('\n') {
-        out.pop();
-    }
-    out
+    // base64 output is ASCII: splitting bytes never splits a character.
+    flat.as_bytes().chunks(wrap).map(|line| std::str::from_utf8(line).expect("base64 is ASCII")).collect::<Vec<_>>().join("\n")
 }
 
 /// gzip at maximum compression. The header carries no file name and mtime 0, so the same
