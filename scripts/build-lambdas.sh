@@ -75,7 +75,9 @@ if [ $check = 1 ]; then
   # wrappers: the cc crate wants one executable per tool.
   wrappers=$target_dir/aviary-zig
   mkdir -p "$wrappers"
-  printf '#!/bin/sh\nexec "%s" -m ziglang cc -target aarch64-linux-gnu "$@"\n' "$ROOT/.venv/bin/python" >"$wrappers/cc"
+  # cc-rs passes the Rust triple as --target=aarch64-unknown-linux-gnu, which zig cannot parse: the
+  # wrapper drops it and names zig's own target.
+  printf '#!/bin/sh\nfor a; do shift; case "$a" in --target=*) ;; *) set -- "$@" "$a" ;; esac; done\nexec "%s" -m ziglang cc -target aarch64-linux-gnu "$@"\n' "$ROOT/.venv/bin/python" >"$wrappers/cc"
   printf '#!/bin/sh\nexec "%s" -m ziglang ar "$@"\n' "$ROOT/.venv/bin/python" >"$wrappers/ar"
   chmod +x "$wrappers/cc" "$wrappers/ar"
   rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu >/dev/null

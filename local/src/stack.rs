@@ -86,8 +86,14 @@ pub fn handler_ports(
     guardrails: &Guardrails,
     health: Option<Arc<dyn TargetHealthSource>>,
 ) -> Ports {
+    // Every local API request is signed as LOCAL_CALLER, the one person using this installation:
+    // an operator of it, so deployments uploaded straight to the bucket (no owner) stay theirs.
+    let mut guardrails = guardrails.clone();
+    if !guardrails.ownership.is_operator(crate::api_server::LOCAL_CALLER) {
+        guardrails.ownership.operators.push(crate::api_server::LOCAL_CALLER.into());
+    }
     let settings = Settings { instance_profile: names.instance_profile.clone(), region: LOCAL_REGION.into(), ..Settings::default() }
-        .with_guardrails(guardrails.clone());
+        .with_guardrails(guardrails);
     let sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
     Ports::new(settings)
         .with_store(Arc::new(DynamoStore::from_conf(config, &names.table)))

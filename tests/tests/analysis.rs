@@ -637,6 +637,7 @@ async fn put_active(h: &Harness, id: &str, with_target_groups: bool) {
         monitoring: None,
         execution_arn: None,
         teardown_execution_arn: None,
+        created_by: None,
         pinned_artifacts: None,
         traffic_lease_until: None,
     };

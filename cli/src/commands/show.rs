@@ -291,6 +291,7 @@ pub(crate) mod tests {
             execution_arn: None,
             teardown_execution_arn: None,
             pinned_artifacts: None,
+            created_by: None,
             traffic_lease_until: None,
         }
     }

@@ -4,6 +4,7 @@
 //! inconsistent stored data.
 
 use aviary_core::spec::{describe_errors, FieldError};
+use aviary_core::ownership::NotOwner;
 use aviary_core::StepError;
 use axum::http::header::{HeaderValue, ALLOW, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,6 +31,9 @@ pub enum ApiError {
     Conflict { name: &'static str, message: String },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The caller may not change what it named (another principal owns it): 403.
+    #[error(transparent)]
+    NotOwner(#[from] NotOwner),
     /// A failure below the API (the cloud, configuration, stored data).
     #[error(transparent)]
     Step(#[from] StepError),
@@ -61,6 +65,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
             ApiError::Conflict { name, .. } => name,
             ApiError::PayloadTooLarge { .. } => "PayloadTooLarge",
+            ApiError::NotOwner(_) => "NotOwner",
             ApiError::Step(e) => e.name(),
         }
     }
@@ -72,6 +77,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotOwner(_) => StatusCode::FORBIDDEN,
             ApiError::Step(e) => step_status(e),
         }
     }

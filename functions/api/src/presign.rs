@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use aviary_aws::artifacts::S3Artifacts;
 use aviary_core::StepError;
-use aviary_ports::ArtifactStore;
+use aviary_ports::{ArtifactStore, CREATED_BY_METADATA};
 use aws_sdk_s3::presigning::PresigningConfig;
 
 #[derive(Clone)]
@@ -37,8 +37,10 @@ impl Presigner {
         aviary_lifecycle::Settings::require(&self.bucket, "AVIARY_BUCKET")
     }
 
-    /// A PUT of exactly `content_length` bytes to `key`, valid from `start` for `expires_in`.
-    pub async fn put(&self, key: &str, content_length: i64, start: SystemTime, expires_in: Duration) -> Result<PresignedPut, StepError> {
+    /// A PUT of exactly `content_length` bytes to `key`, valid from `start` for `expires_in`,
+    /// carrying `created_by` as the object's [`CREATED_BY_METADATA`] (a signed header, so
+    /// the URL's holder cannot change who the upload is attributed to).
+    pub async fn put(&self, key: &str, content_length: i64, created_by: &str, start: SystemTime, expires_in: Duration) -> Result<PresignedPut, StepError> {
         let config = PresigningConfig::builder()
             .start_time(start)
             .expires_in(expires_in)
@@ -50,6 +52,7 @@ impl Presigner {
             .bucket(self.bucket()?)
             .key(key)
             .content_length(content_length)
+            .metadata(CREATED_BY_METADATA, created_by)
             .presigned(config)
             .await
             .map_err(|e| StepError::Config(format!("presigning PutObject: {e}")))?;

@@ -50,9 +50,16 @@ async fn send(world: &World, req: Request<Body>) -> Answer {
 }
 
 fn request(method: &str, path: &str, body: Option<Value>) -> Request<Body> {
+    request_by(method, path, body, Some(ALICE))
+}
+
+const ALICE: &str = "arn:aws:iam::1:user/alice";
+const MALLORY: &str = "arn:aws:iam::1:user/mallory";
+
+fn request_by(method: &str, path: &str, body: Option<Value>, caller: Option<&str>) -> Request<Body> {
     let b = body.map(|b| Body::from(b.to_string())).unwrap_or_default();
     let mut req = Request::builder().method(method).uri(path).body(b).unwrap();
-    req.extensions_mut().insert(Invocation { request_id: Some("req-1".into()), caller: Some("arn:aws:iam::1:user/alice".into()) });
+    req.extensions_mut().insert(Invocation { request_id: Some("req-1".into()), caller: caller.map(str::to_string) });
     req
 }
 
@@ -145,8 +152,10 @@ async fn a_valid_create_starts_the_workflow_once_per_key() {
 #[tokio::test]
 async fn traffic_on_a_canary_that_is_not_active_is_409() {
     let w = World::new();
-    let d = w.admitted("web-0123456789").await;
+    let mut d = w.admitted("web-0123456789").await;
     assert_eq!(d.status, Status::Pending);
+    d.created_by = Some(ALICE.into());
+    w.store.overwrite(d);
     let a = call(&w, "PATCH", "/deployments/web-0123456789/traffic", Some(json!({"trafficPercent": 10}))).await;
     assert_eq!((a.status, a.error()), (StatusCode::CONFLICT, "DeploymentNotActive"), "{}", a.body);
     // An invalid value is a 400 whatever the status.
@@ -191,4 +200,53 @@ async fn the_environment_comes_from_the_router_port() {
     assert!(a.body["loadBalancers"][0]["listeners"].as_array().unwrap().iter().any(|l| l["listenerArn"] == json!(SAMPLE_LISTENER)));
     let a = call(&w, "GET", "/environment?vpc=x", None).await;
     assert_eq!((a.status, a.fields()), (StatusCode::BAD_REQUEST, vec!["vpc"]));
+}
+
+#[tokio::test]
+async fn only_the_owner_may_change_destroy_or_upload_under_a_name() {
+    let w = World::new();
+    w.upload_artifacts("web");
+    let a = call(&w, "POST", "/deployments", Some(json!({ "spec": spec("web"), "idempotencyKey": "k1" }))).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(w.store.peek(&id).unwrap().created_by.as_deref(), Some(ALICE));
+    w.cloud.log.clear();
+
+    let as_mallory = |m: &str, p: &str, b: Option<Value>| send(&w, request_by(m, p, b, Some(MALLORY)));
+    for (m, p, b) in [
+        ("PATCH", format!("/deployments/{id}/traffic"), Some(json!({"trafficPercent": 10}))),
+        ("DELETE", format!("/deployments/{id}"), None),
+        ("POST", "/uploads".to_string(), Some(json!({"name": "web", "files": [{"file": "canary.tar", "contentLength": 10}]}))),
+        ("POST", "/deployments".to_string(), Some(json!({ "spec": spec("web"), "idempotencyKey": "k2" }))),
+    ] {
+        let a = as_mallory(m, &p, b).await;
+        assert_eq!((a.status, a.error()), (StatusCode::FORBIDDEN, "NotOwner"), "{m} {p}: {}", a.body);
+        assert!(a.body["message"].as_str().unwrap().contains(ALICE), "{}", a.body);
+    }
+    // No caller at all (a front that names nobody): refused too.
+    let a = send(&w, request_by("DELETE", &format!("/deployments/{id}"), None, None)).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(w.cloud.log.cloud_mutations().is_empty(), "{:?}", w.cloud.log.cloud_mutations());
+    assert_eq!(w.store.len(), 1);
+    assert_eq!(w.store.peek(&id).unwrap().status, Status::Pending);
+
+    // Alice may; her upload URLs carry her as the signed created-by metadata.
+    let a = call(&w, "POST", "/uploads", Some(json!({"name": "web", "files": [{"file": "aviary.json", "contentLength": 10}]}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let grant = &a.body["uploads"][0];
+    assert_eq!(grant["headers"]["x-amz-meta-aviary-created-by"], json!(ALICE), "{grant}");
+    let url = grant["url"].as_str().unwrap();
+    assert!(url.contains("x-amz-meta-aviary-created-by"), "the metadata header is signed: {url}");
+    let a = call(&w, "DELETE", &format!("/deployments/{id}"), None).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+}
+
+#[tokio::test]
+async fn the_first_uploader_claims_a_name() {
+    let w = World::new();
+    let files = json!({"name": "shop", "files": [{"file": "canary.tar", "contentLength": 10}]});
+    let a = send(&w, request_by("POST", "/uploads", Some(files.clone()), Some(MALLORY))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = call(&w, "POST", "/uploads", Some(files)).await;
+    assert_eq!((a.status, a.error()), (StatusCode::FORBIDDEN, "NotOwner"), "{}", a.body);
 }

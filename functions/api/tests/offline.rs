@@ -267,19 +267,34 @@ fn query_of(url: &str) -> Vec<(String, String)> {
     api::validation::parse_query(q)
 }
 
+/// An operator of the installation (so `POST /uploads` needs no name claim, which would be a
+/// DynamoDB call), as API Gateway's IAM authoriser names it.
+const OPERATOR: &str = "arn:aws:iam::123456789012:user/operator";
+
 #[tokio::test]
 async fn uploads_are_presigned_with_the_length_in_the_signature() {
-    let (s, v) = call(
-        "POST",
-        "/uploads",
-        Some(json!({"name": "web", "files": [
-            {"file": "canary.tar", "contentLength": 2048},
-            {"file": "aviary.json", "contentLength": 300},
-            {"file": "compose.yml", "contentLength": 120},
-            {"file": "baseline.tar", "contentLength": 4096}
-        ]})),
-    )
-    .await;
+    let body = json!({"name": "web", "files": [
+        {"file": "canary.tar", "contentLength": 2048},
+        {"file": "aviary.json", "contentLength": 300},
+        {"file": "compose.yml", "contentLength": 120},
+        {"file": "baseline.tar", "contentLength": 4096}
+    ]})
+    .to_string();
+    let mut e = event("POST", "/uploads", Some(&body));
+    let mut authorizer = lambda_http::aws_lambda_events::apigw::ApiGatewayRequestAuthorizer::default();
+    let mut iam = lambda_http::aws_lambda_events::apigw::ApiGatewayRequestAuthorizerIamDescription::default();
+    iam.user_arn = Some(OPERATOR.into());
+    authorizer.iam = Some(iam);
+    e.request_context.authorizer = Some(authorizer);
+    let req = http::Request::from(LambdaRequest::ApiGatewayV2(e));
+    let mut state = unreachable_aws();
+    state.ports.settings = state.ports.settings.clone().with_guardrails(aviary_core::guardrails::Guardrails {
+        ownership: aviary_core::ownership::Ownership { operators: vec![OPERATOR.into()] },
+        ..Default::default()
+    });
+    let r = api::router(state).oneshot(req).await.unwrap();
+    let s = r.status().as_u16();
+    let v: Value = serde_json::from_slice(&axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap()).unwrap();
     assert_eq!(s, 200, "{v}");
     let uploads = v["uploads"].as_array().unwrap();
     let order: Vec<&str> = uploads.iter().map(|u| u["file"].as_str().unwrap()).collect();
@@ -296,6 +311,9 @@ async fn uploads_are_presigned_with_the_length_in_the_signature() {
         // The length is signed: S3 refuses a body of another size with SignatureDoesNotMatch.
         assert!(get("X-Amz-SignedHeaders").split(';').any(|h| h == "content-length"), "{url}");
         assert_eq!(u["headers"]["content-length"].as_str().unwrap(), u["contentLength"].to_string());
+        // So is who asked (the IAM caller API Gateway named), which becomes the owner.
+        assert!(get("X-Amz-SignedHeaders").split(';').any(|h| h == "x-amz-meta-aviary-created-by"), "{url}");
+        assert_eq!(u["headers"]["x-amz-meta-aviary-created-by"], OPERATOR);
         // No checksum of an empty body may be signed in (it would fail every real upload).
         assert!(!url.to_ascii_lowercase().contains("x-amz-checksum-crc32="), "{url}");
     }

@@ -93,3 +93,27 @@ async fn an_infrastructure_failure_is_the_only_error() {
     w.cloud.faults.fail_next("GetObject", aviary_ports::memory::throttled("GetObject"));
     assert!(handler(&w.ports, event("canaries/web/canary.tar", "v1")).await.is_err());
 }
+
+#[tokio::test]
+async fn a_presigned_upload_is_owned_by_whoever_asked_for_its_urls() {
+    const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
+    const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
+    let w = World::new();
+    w.upload_artifacts("web");
+    w.artifacts.insert_by("canaries/web/aviary.json", serde_json::to_vec(&spec("web")).unwrap(), ALICE);
+    let o = one(&w, "canaries/web/canary.tar", "v1").await;
+    assert_eq!(o.outcome, "started", "{o:?}");
+    assert_eq!(w.store.peek(o.deployment_id.as_deref().unwrap()).unwrap().created_by.as_deref(), Some(ALICE));
+
+    // Mallory's presigned spec under Alice's name: a REJECTED record saying whose name it is.
+    w.artifacts.insert_by("canaries/web/aviary.json", serde_json::to_vec(&spec("web")).unwrap(), MALLORY);
+    let o = one(&w, "canaries/web/canary.tar", "v2").await;
+    assert_eq!(o.outcome, "rejected", "{o:?}");
+    assert!(o.detail.contains(&format!("belongs to {ALICE}")), "{}", o.detail);
+
+    // A spec written straight to S3 (no metadata): admitted without an owner.
+    upload_spec(&w, serde_json::to_vec(&spec("web")).unwrap());
+    let o = one(&w, "canaries/web/canary.tar", "v3").await;
+    assert_eq!(o.outcome, "started", "{o:?}");
+    assert_eq!(w.store.peek(o.deployment_id.as_deref().unwrap()).unwrap().created_by, None);
+}

@@ -74,14 +74,14 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
     let Some((prefix, file)) = parse_artifact_key(&key) else {
         return Ok(ignored(&key, "not under canaries/<name>/"));
     };
-    let (name, raw, spec) = if is_valid_name(prefix) {
-        let (raw, spec) = read_spec(ports, prefix).await?;
+    let (name, raw, spec, created_by) = if is_valid_name(prefix) {
+        let ReadSpec { raw, spec, created_by } = read_spec(ports, prefix).await?;
         // Only the canary tarball starts a deployment; every other upload is part of preparing one.
         let trigger_file = spec.as_ref().map(|s| s.artifacts.canary_tarball.clone()).unwrap_or_else(|_| "canary.tar".into());
         if file != trigger_file {
             return Ok(ignored(&key, "not the canary tarball"));
         }
-        (prefix.to_string(), raw, spec)
+        (prefix.to_string(), raw, spec, created_by)
     } else {
         // Nothing under this prefix can ever deploy; say so once, on a record the API can read.
         if !file.ends_with(".tar") {
@@ -91,7 +91,7 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
         let why = format!(
             "the prefix canaries/{prefix}/ is not a valid canary name (1-32 of a-z, 0-9 and '-', starting with a letter): upload under canaries/{name}/"
         );
-        (name, None, Err(vec![FieldError::new("name", why)]))
+        (name, None, Err(vec![FieldError::new("name", why)]), None)
     };
     let name = name.as_str();
     let version = match (&r.s3.object.version_id, &r.s3.object.e_tag, &r.s3.object.sequencer) {
@@ -108,6 +108,7 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
             spec,
             raw_spec: raw,
             mode: RejectMode::Record,
+            created_by,
         },
     )
     .await?;
@@ -116,20 +117,32 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
         AdmissionOutcome::Duplicate(d) => ("duplicate", format!("already {}", d.status)),
         AdmissionOutcome::Rejected(d) => ("rejected", d.status_reason.unwrap_or_default()),
         AdmissionOutcome::Invalid(e) => ("rejected", aviary_core::spec::describe_errors(&e)),
+        AdmissionOutcome::NotOwner(e) => ("rejected", e.to_string()),
     };
     Ok(RecordOutcome { key, deployment_id: Some(id), outcome: outcome.into(), detail })
 }
 
 /// The spec under the prefix, as raw text (for the record) and parsed; what is wrong with it
 /// (missing, too large, not UTF-8 or JSON, invalid) becomes the rejection reason.
-async fn read_spec(ports: &Ports, name: &str) -> Result<(Option<String>, Result<DeploymentSpec, Vec<FieldError>>), StepError> {
+/// The spec read from the prefix: its text (kept on the record), what it parsed as, and who
+/// uploaded it through a presigned URL (the deployment's owner; `None` for a direct upload).
+struct ReadSpec {
+    raw: Option<String>,
+    spec: Result<DeploymentSpec, Vec<FieldError>>,
+    created_by: Option<String>,
+}
+
+async fn read_spec(ports: &Ports, name: &str) -> Result<ReadSpec, StepError> {
     let spec_key = format!("{}{SPEC_FILE}", canary_prefix(name));
+    let refused = |why: String| ReadSpec { raw: None, spec: Err(vec![FieldError::new("spec", why)]), created_by: None };
     Ok(match ports.artifacts.get_versioned(&spec_key, MAX_SPEC_BYTES).await? {
-        Ok(object) => (Some(String::from_utf8_lossy(&object.bytes).into_owned()), parse_and_validate(&object.bytes)),
-        Err(ArtifactProblem::Missing { .. }) => {
-            (None, Err(vec![FieldError::new("spec", format!("{spec_key} is missing: upload the spec before the canary tarball"))]))
-        }
-        Err(problem) => (None, Err(vec![FieldError::new("spec", problem.to_string())])),
+        Ok(object) => ReadSpec {
+            raw: Some(String::from_utf8_lossy(&object.bytes).into_owned()),
+            spec: parse_and_validate(&object.bytes),
+            created_by: object.created_by,
+        },
+        Err(ArtifactProblem::Missing { .. }) => refused(format!("{spec_key} is missing: upload the spec before the canary tarball")),
+        Err(problem) => refused(problem.to_string()),
     })
 }
 

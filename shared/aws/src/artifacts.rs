@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aviary_core::StepError;
 use aviary_docker_save::{Limits, TarballChecker};
-use aviary_ports::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject};
+use aviary_ports::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject, CREATED_BY_METADATA};
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
@@ -89,6 +89,7 @@ impl ArtifactStore for S3Artifacts {
             return Ok(Err(too_large(declared)));
         }
         let version = out.version_id().map(str::to_string);
+        let created_by = out.metadata().and_then(|m| m.get(CREATED_BY_METADATA)).filter(|c| !c.is_empty()).cloned();
         let mut body = out.body;
         let mut bytes = Vec::with_capacity(declared as usize);
         while let Some(chunk) = body.try_next().await.map_err(|e| StepError::aws("GetObject", true, e.to_string()))? {
@@ -97,7 +98,7 @@ impl ArtifactStore for S3Artifacts {
                 return Ok(Err(too_large(bytes.len() as u64)));
             }
         }
-        Ok(Ok(VersionedObject { bytes, version }))
+        Ok(Ok(VersionedObject { bytes, version, created_by }))
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StepError> {

@@ -6,6 +6,8 @@
 //!   `kind = DEPLOYMENT` + `createdSort` (GSI `byCreated`: newest first listing),
 //!   `status` + `createdSort` (GSI `byStatus`: cleanup and filtered listing), `ttl` once final.
 //! - event: `pk = DEP#<id>`, `sk = EVT#<ms>#<seq>`, `doc`.
+//! - canary name claim: `pk = NAME#<name>`, `sk = OWNER`, `owner` (no `kind` or `status`, so
+//!   it is in neither index).
 
 use std::collections::HashMap;
 
@@ -30,6 +32,12 @@ const RETAIN_FINAL_SECS: i64 = 90 * 24 * 3600;
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: String,
+}
+
+const NAME_SK: &str = "OWNER";
+
+fn name_pk(name: &str) -> String {
+    format!("NAME#{name}")
 }
 
 fn pk(id: &str) -> String {
@@ -202,6 +210,43 @@ impl DeploymentStore for DynamoStore {
         let out = q.send().await.map_err(aws_err("Query"))?;
         let items = out.items().iter().map(parse_doc).collect::<Result<Vec<Deployment>, _>>()?;
         Ok(Page { items, next: out.last_evaluated_key().map(encode_cursor) })
+    }
+
+    async fn name_owner(&self, name: &str) -> Result<Option<String>, StepError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table()?)
+            .key("pk", s(name_pk(name)))
+            .key("sk", s(NAME_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws_err("GetItem"))?;
+        Ok(out.item.and_then(|item| item.get("owner").and_then(|o| o.as_s().ok()).cloned()))
+    }
+
+    async fn claim_name(&self, name: &str, principal: &str) -> Result<String, StepError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(self.table()?)
+            .item("pk", s(name_pk(name)))
+            .item("sk", s(NAME_SK))
+            .item("owner", s(principal))
+            .condition_expression("attribute_not_exists(pk) OR #o = :o")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":o", s(principal))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(principal.to_string()),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => self
+                .name_owner(name)
+                .await?
+                .ok_or_else(|| StepError::Aws { operation: "PutItem".into(), message: format!("the claim on {name} vanished") }),
+            Err(e) => Err(aws_err("PutItem")(e)),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! Each refusal names the limit and the setting that controls it, so a user knows whom to
 //! ask and an operator knows which parameter to change.
 
+use crate::ownership::Ownership;
 use crate::spec::{DeploymentSpec, FieldError, RulePlacement};
 
 /// Instance types an installation allows when it names none: small burstable and general
@@ -28,6 +29,7 @@ pub mod env {
     pub const MAX_ACTIVE_DEPLOYMENTS: &str = "AVIARY_MAX_ACTIVE_DEPLOYMENTS";
     pub const MAX_TTL_MINUTES: &str = "AVIARY_MAX_TTL_MINUTES";
     pub const ALLOWED_COMPOSE_IMAGES: &str = "AVIARY_ALLOWED_COMPOSE_IMAGES";
+    pub const OPERATORS: &str = "AVIARY_OPERATORS";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +47,8 @@ pub struct Guardrails {
     pub max_ttl_minutes: u32,
     /// Images a compose file may run besides the admitted one.
     pub allowed_compose_images: Vec<String>,
+    /// Who besides a deployment's creator may change it through the API.
+    pub ownership: Ownership,
 }
 
 impl Default for Guardrails {
@@ -58,6 +62,7 @@ impl Default for Guardrails {
             max_active_deployments: DEFAULT_MAX_ACTIVE_DEPLOYMENTS,
             max_ttl_minutes: DEFAULT_MAX_TTL_MINUTES,
             allowed_compose_images: Vec::new(),
+            ownership: Ownership::default(),
         }
     }
 }
@@ -113,6 +118,12 @@ impl Guardrails {
         }
         if let Some(v) = get(env::ALLOWED_COMPOSE_IMAGES) {
             g.allowed_compose_images = list(&v);
+        }
+        if let Some(v) = get(env::OPERATORS) {
+            g.ownership = Ownership::from_list(&v);
+            if g.ownership.operators.iter().any(|o| o.contains('*') || !o.starts_with("arn:")) {
+                return Err(SettingError { name: env::OPERATORS, value: v, expected: "IAM user or role ARNs, no wildcards" });
+            }
         }
         Ok(g)
     }
@@ -292,8 +303,10 @@ mod tests {
             (env::PRODUCTION_FLOOR_PERCENT, "80"),
             (env::ALLOW_RULES_AHEAD, "true"),
             (env::MAX_ACTIVE_DEPLOYMENTS, "3"),
+            (env::OPERATORS, "arn:aws:iam::1:role/ops, arn:aws:iam::1:user/alice"),
         ]))
         .unwrap();
+        assert_eq!(g.ownership.operators, ["arn:aws:iam::1:role/ops", "arn:aws:iam::1:user/alice"]);
         assert_eq!(g.allowed_listeners, ["arn:a", "arn:b"]);
         assert_eq!(g.production_floor_percent, 80);
         assert!(g.allow_rules_ahead);
@@ -305,6 +318,8 @@ mod tests {
             &[(env::PRODUCTION_FLOOR_PERCENT, "fifty")][..],
             &[(env::ALLOW_RULES_AHEAD, "yes")][..],
             &[(env::MAX_TTL_MINUTES, "-1")][..],
+            &[(env::OPERATORS, "*")][..],
+            &[(env::OPERATORS, "alice")][..],
         ] {
             let bad: &'static [(&str, &str)] = Box::leak(bad.to_vec().into_boxed_slice());
             assert!(Guardrails::from_lookup(vars(bad)).is_err(), "{bad:?}");

@@ -2,7 +2,8 @@
 //! limits ([`limits`]), the status machine ([`status`]), traffic-share and rule-priority maths
 //! ([`traffic`]), the deployment record and its event log ([`model`]), the typed input/output
 //! of every workflow step ([`steps`]), ids and names ([`ids`]), time ([`clock`]), the
-//! installation's limits on what a deployment may do ([`guardrails`]) and the errors with
+//! installation's limits on what a deployment may do ([`guardrails`]), who may change a deployment
+//! ([`ownership`]) and the errors with
 //! stable names the state machines match on ([`error`]).
 //!
 //! Owns: the vocabulary every other Aviary crate speaks. Must never import: an AWS SDK crate,
@@ -17,6 +18,7 @@ pub mod limits;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod model;
+pub mod ownership;
 pub mod spec;
 pub mod status;
 pub mod steps;

@@ -114,6 +114,10 @@ pub struct Deployment {
     /// one at a time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_lease_until: Option<i64>,
+    /// The principal (IAM ARN) that created it through the API or a presigned upload; `None`
+    /// for an upload straight to S3, which only operators may then change through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 /// One artifact as admission read it.
@@ -165,6 +169,7 @@ impl Deployment {
             teardown_execution_arn: None,
             pinned_artifacts: None,
             traffic_lease_until: None,
+            created_by: None,
         }
     }
 

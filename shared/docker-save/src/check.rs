@@ -101,6 +101,16 @@ pub(crate) struct FileRecord {
     /// Starts with a compression magic, so its sha256 is not a diff_id.
     pub compressed: bool,
     pub config: ConfigInfo,
+    /// For a small blob that reads as an OCI image manifest: what it names.
+    pub oci_manifest: Option<OciManifestInfo>,
+}
+
+/// An OCI image manifest's references (digests, `sha256:<hex>`), for archives whose only
+/// entry point is `index.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OciManifestInfo {
+    pub config: String,
+    pub layers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +131,8 @@ pub(crate) struct Inventory {
     pub index: Option<Vec<u8>>,
     pub oci_layout: Option<Vec<u8>>,
     entries: usize,
+    /// diff_ids held in [`ConfigInfo::Valid`] records, against [`MAX_LISTED_LAYERS`].
+    listed_layers: usize,
     current: Option<Current>,
 }
 
@@ -147,6 +159,7 @@ impl Inventory {
             index: None,
             oci_layout: None,
             entries: 0,
+            listed_layers: 0,
             current: None,
         }
     }
@@ -213,11 +226,11 @@ impl EntrySink for Inventory {
         if entry.data_offset.saturating_add(entry.size) > self.limits.max_total_bytes {
             return Err(TarballError::TooLarge { limit: self.limits.max_total_bytes });
         }
-        let hashed = matches!(name, Name::LegacyConfig | Name::LegacyLayer | Name::Blob);
+        let hashed = matches!(name, Name::LegacyConfig | Name::DigestConfig | Name::LegacyLayer | Name::RootLayer | Name::Blob);
         // A blob may be the image config (only manifest.json, possibly later in the archive,
         // says which), so small blobs are read as JSON; only a summary is kept.
         let buffered = match name {
-            Name::Manifest | Name::Repositories | Name::Index | Name::OciLayout | Name::LegacyConfig => true,
+            Name::Manifest | Name::Repositories | Name::Index | Name::OciLayout | Name::LegacyConfig | Name::DigestConfig => true,
             Name::Blob => entry.size <= self.limits.max_metadata_bytes,
             _ => false,
         };
@@ -257,37 +270,140 @@ impl EntrySink for Inventory {
             }
         }
         let mut config = ConfigInfo::NotRead;
+        let mut oci_manifest = None;
         match (current.name, current.buf) {
             (Name::Manifest, buf) => self.manifest = buf,
             (Name::Repositories, buf) => self.repositories = buf,
             (Name::Index, buf) => self.index = buf,
             (Name::OciLayout, buf) => self.oci_layout = buf,
-            (Name::LegacyConfig | Name::Blob, Some(buf)) => config = parse_config(&buf),
+            (Name::LegacyConfig | Name::DigestConfig, Some(buf)) => config = parse_config(&buf),
+            (Name::Blob, Some(buf)) => {
+                config = parse_config(&buf);
+                oci_manifest = parse_oci_manifest(&buf);
+            }
             _ => {}
+        }
+        let listed = match &config {
+            ConfigInfo::Valid { diff_ids } => diff_ids.len(),
+            _ => 0,
+        } + oci_manifest.as_ref().map_or(0, |m: &OciManifestInfo| m.layers.len() + 1);
+        self.listed_layers += listed;
+        if self.listed_layers > MAX_LISTED_LAYERS {
+            return Err(TarballError::TooManyConfigs { limit: MAX_LISTED_LAYERS });
         }
         let record = FileRecord {
             name: current.name,
             sha256,
             compressed: compressed_format(&current.head).is_some(),
             config,
+            oci_manifest,
         };
         self.records.insert(current.path, Record::File(record));
         Ok(())
     }
 }
 
-/// Reads an image config's `rootfs.diff_ids`.
+/// Layers one image config may list. Docker itself stops at 127; a longer list is no image
+/// anyone can run, and bounding it bounds what one blob can make the checker keep.
+pub(crate) const MAX_CONFIG_LAYERS: usize = 1000;
+
+/// `rootfs.diff_ids` kept across the whole archive. Every small blob is read as a possible
+/// config (only `manifest.json` says which one is), so without this budget ten thousand blobs
+/// of a megabyte each could make the checker hold gigabytes of layer lists.
+pub(crate) const MAX_LISTED_LAYERS: usize = 10_000;
+
+/// Reads an image config's `rootfs.diff_ids`, at most [`MAX_CONFIG_LAYERS`] of them, without
+/// building a tree of the rest of the document.
 fn parse_config(bytes: &[u8]) -> ConfigInfo {
-    let value: serde_json::Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
-        Err(e) => return ConfigInfo::Invalid(format!("not valid JSON: {e}")),
-    };
-    let Some(diff_ids) = value.get("rootfs").and_then(|r| r.get("diff_ids")).and_then(|d| d.as_array()) else {
-        return ConfigInfo::Invalid("no `rootfs.diff_ids` array".into());
-    };
-    let diff_ids: Option<Vec<String>> = diff_ids.iter().map(|d| d.as_str().map(str::to_string)).collect();
-    match diff_ids {
-        Some(diff_ids) => ConfigInfo::Valid { diff_ids },
-        None => ConfigInfo::Invalid("`rootfs.diff_ids` holds a non-string".into()),
+    match serde_json::from_slice::<ConfigDoc>(bytes) {
+        Ok(ConfigDoc { rootfs: Some(RootFs { diff_ids: Some(AtMost(diff_ids)) }) }) => {
+            ConfigInfo::Valid { diff_ids: diff_ids.into_iter().map(|d| d.0).collect() }
+        }
+        Ok(_) => ConfigInfo::Invalid("no `rootfs.diff_ids` array".into()),
+        Err(e) if e.is_data() => ConfigInfo::Invalid(bounded_reason(format!("not an image config (`rootfs.diff_ids` lists sha256 digests): {e}"))),
+        Err(e) => ConfigInfo::Invalid(bounded_reason(format!("not valid JSON: {e}"))),
+    }
+}
+
+/// Parse errors may quote the input (serde names an unexpected string); one is kept per blob,
+/// so it is cut short.
+fn bounded_reason(mut reason: String) -> String {
+    const MAX: usize = 200;
+    if reason.len() > MAX {
+        let mut end = MAX;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
+}
+
+/// The one part of an image config the checker needs; every other field is skipped unread.
+#[derive(serde::Deserialize)]
+struct ConfigDoc {
+    rootfs: Option<RootFs>,
+}
+
+#[derive(serde::Deserialize)]
+struct RootFs {
+    diff_ids: Option<AtMost<LayerDigest>>,
+}
+
+/// A `sha256:<64 lowercase hex>` digest. Anything else is refused while parsing, so what is
+/// kept per listed layer is bounded too (and the error does not repeat the input).
+struct LayerDigest(String);
+
+impl<'de> serde::Deserialize<'de> for LayerDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        match s.strip_prefix("sha256:") {
+            Some(hex) if names::is_hex64(hex) => Ok(LayerDigest(s)),
+            _ => Err(serde::de::Error::custom("an entry is not a sha256:<64 hex> digest")),
+        }
+    }
+}
+
+/// Reads a blob as an OCI image manifest (`config` and `layers` descriptors), or `None`.
+fn parse_oci_manifest(bytes: &[u8]) -> Option<OciManifestInfo> {
+    let doc: OciManifestDoc = serde_json::from_slice(bytes).ok()?;
+    Some(OciManifestInfo { config: doc.config.digest.0, layers: doc.layers.0.into_iter().map(|l| l.digest.0).collect() })
+}
+
+#[derive(serde::Deserialize)]
+struct OciManifestDoc {
+    config: Descriptor,
+    layers: AtMost<Descriptor>,
+}
+
+#[derive(serde::Deserialize)]
+struct Descriptor {
+    digest: LayerDigest,
+}
+
+/// A list that stops at [`MAX_CONFIG_LAYERS`] items.
+struct AtMost<T>(Vec<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for AtMost<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Bounded<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Bounded<T> {
+            type Value = AtMost<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "an array of at most {MAX_CONFIG_LAYERS} items")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<AtMost<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    if items.len() == MAX_CONFIG_LAYERS {
+                        return Err(serde::de::Error::custom(format!("more than {MAX_CONFIG_LAYERS} layers")));
+                    }
+                    items.push(item);
+                }
+                Ok(AtMost(items))
+            }
+        }
+        deserializer.deserialize_seq(Bounded(std::marker::PhantomData))
     }
 }

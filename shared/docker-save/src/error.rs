@@ -47,7 +47,7 @@ pub enum TarballError {
     /// A content-addressed file whose sha256 is not the one in its name.
     #[error("`{path}` does not match the sha256 digest in its name (its content hashes to {actual}); the upload is corrupt or was modified")]
     DigestMismatch { path: String, actual: String },
-    #[error("the archive has no manifest.json; upload the output of `docker save`")]
+    #[error("the archive has no manifest.json (nor an OCI index.json); upload the output of `docker save` or `podman save`")]
     MissingManifest,
     #[error("invalid manifest.json: {reason}")]
     InvalidManifest { reason: String },
@@ -62,6 +62,12 @@ pub enum TarballError {
     /// `repositories`, `index.json`, `oci-layout` or the image config is malformed.
     #[error("invalid `{path}`: {reason}")]
     InvalidMetadata { path: String, reason: String },
+    /// Files that read as image configs list more layers in all than one image could have.
+    #[error(
+        "the archive's JSON files list more than {limit} layers in all (`rootfs.diff_ids`); a `docker save` of one \
+         image lists far fewer"
+    )]
+    TooManyConfigs { limit: usize },
     #[error("image config `{config}` lists {diff_ids} layers (rootfs.diff_ids) but manifest.json lists {layers}")]
     LayerCountMismatch { config: String, diff_ids: usize, layers: usize },
     /// An uncompressed layer whose sha256 is not the config's diff_id for it.
@@ -97,6 +103,7 @@ impl TarballError {
             TarballError::MissingReference { .. } => "MissingReference",
             TarballError::MissingOciFile { .. } => "MissingOciFile",
             TarballError::InvalidMetadata { .. } => "InvalidMetadata",
+            TarballError::TooManyConfigs { .. } => "TooManyConfigs",
             TarballError::LayerCountMismatch { .. } => "LayerCountMismatch",
             TarballError::DiffIdMismatch { .. } => "DiffIdMismatch",
             TarballError::Read { .. } => "Read",

@@ -4,8 +4,11 @@
 //! [`TarballChecker`] as they arrive (e.g. S3 `ByteStream` chunks), which parses tar headers
 //! itself, accepts only the regular files and directories `docker save` writes, verifies every
 //! sha256 a name or the image config promises, and at [`TarballChecker::finish`] checks that
-//! `manifest.json` describes exactly one image whose files are all present. Both layouts are
-//! accepted: legacy (Docker < 25) and OCI (Docker ≥ 25, including the containerd store).
+//! `manifest.json` describes exactly one image whose files are all present. Accepted: both
+//! `docker save` layouts, legacy (Docker < 25) and OCI (Docker ≥ 25, including the containerd
+//! store); containers/image's docker-archive (`podman save`, `skopeo copy docker-archive:`);
+//! crane's image tarballs (`crane pull`); and OCI archives with only
+//! `index.json` (`podman save --format oci-archive`).
 //!
 //! [`build_image`] writes valid archives in either layout for tests and the local demo.
 //!
@@ -42,8 +45,11 @@ pub struct Limits {
     /// Bytes of one metadata file (`manifest.json`, configs, `index.json`, ...). Metadata is
     /// held in memory to be parsed, so this bounds memory use.
     pub max_metadata_bytes: u64,
-    /// Accept the one symlink form Docker < 25 writes: a repeated layer saved as
-    /// `<id>/layer.tar -> ../<other id>/layer.tar`. Off by default (no links at all).
+    /// Accept the layer symlinks `docker load` is given by real tools, and no other link:
+    /// `<id>/layer.tar -> ../<other id>/layer.tar` (Docker < 25, a repeated layer) and
+    /// `<id>/layer.tar -> ../<diff id>.tar` (containers/image: `podman save`, skopeo). The
+    /// target must be another layer file of the archive, which is itself checked. On by
+    /// default; off refuses every link.
     pub allow_legacy_layer_symlinks: bool,
 }
 
@@ -54,7 +60,7 @@ impl Default for Limits {
             max_total_bytes: 10 << 30,
             max_entry_bytes: 5 << 30,
             max_metadata_bytes: 1 << 20,
-            allow_legacy_layer_symlinks: false,
+            allow_legacy_layer_symlinks: true,
         }
     }
 }

@@ -1,5 +1,9 @@
-//! The entry names a `docker save` archive may contain, in either layout, and path safety.
-//! The list is an allow-list: anything not named here is rejected.
+//! The entry names an image archive may contain, and path safety. Besides `docker save`'s two
+//! layouts, the names other tools write for `docker load`: containers/image (`podman save`,
+//! `skopeo copy docker-archive:`) puts layers at the root as `<diff id>.tar`, crane names the
+//! config `sha256:<hex>` and layers `<hex>.tar.gz`, and `podman save --format oci-archive` has
+//! no `manifest.json`, only `index.json`. The list is an allow-list: anything not named here
+//! is rejected, and every content-addressed name is checked against the content's sha256.
 
 use super::TarballError;
 
@@ -20,6 +24,11 @@ pub(crate) enum Name {
     LegacyVersion,
     /// `blobs/sha256/<64hex>`; the hex is its sha256.
     Blob,
+    /// `<64hex>.tar` (containers/image) or `<64hex>.tar.gz` (crane) at the root; the hex is
+    /// its sha256.
+    RootLayer,
+    /// `sha256:<64hex>`, crane's image config; the hex is its sha256.
+    DigestConfig,
     /// `blobs`, `blobs/sha256` or a legacy `<id>` directory.
     Dir,
 }
@@ -34,6 +43,7 @@ impl Name {
                 | Name::Index
                 | Name::OciLayout
                 | Name::LegacyConfig
+                | Name::DigestConfig
                 | Name::LegacyLayerJson
                 | Name::LegacyVersion
         )
@@ -44,6 +54,8 @@ impl Name {
         match self {
             Name::LegacyConfig => path.strip_suffix(".json"),
             Name::Blob => path.strip_prefix("blobs/sha256/"),
+            Name::RootLayer => path.strip_suffix(".tar.gz").or_else(|| path.strip_suffix(".tar")),
+            Name::DigestConfig => path.strip_prefix("sha256:"),
             _ => None,
         }
     }
@@ -94,6 +106,14 @@ pub(crate) fn classify(path: &str, is_dir: bool) -> Option<Name> {
             return Some(Name::LegacyConfig);
         }
     }
+    if let Some(hex) = path.strip_suffix(".tar.gz").or_else(|| path.strip_suffix(".tar")) {
+        if is_hex64(hex) {
+            return Some(Name::RootLayer);
+        }
+    }
+    if let Some(hex) = path.strip_prefix("sha256:") {
+        return is_hex64(hex).then_some(Name::DigestConfig);
+    }
     let (dir, file) = path.split_once('/')?;
     if !is_layer_id(dir) {
         return None;
@@ -117,11 +137,12 @@ fn is_layer_id(s: &str) -> bool {
     is_hex64(s)
 }
 
-/// The target of a legacy layer symlink (`<id>/layer.tar -> ../<other id>/layer.tar`, which
-/// Docker < 25 writes for a layer repeated in one save), as a normalised path.
+/// The target of a legacy layer symlink, as a normalised path: `<id>/layer.tar ->
+/// ../<other id>/layer.tar` (Docker < 25, for a layer repeated in one save) or `->
+/// ../<diff id>.tar` (containers/image, for every layer). Nothing else.
 pub(crate) fn legacy_layer_link_target(link: &str) -> Option<String> {
     let target = link.strip_prefix("../")?;
-    (classify(target, false) == Some(Name::LegacyLayer)).then(|| target.to_string())
+    matches!(classify(target, false), Some(Name::LegacyLayer | Name::RootLayer)).then(|| target.to_string())
 }
 
 #[cfg(test)]
@@ -139,6 +160,11 @@ mod tests {
         assert_eq!(classify(&format!("{HEX}/VERSION"), false), Some(Name::LegacyVersion));
         assert_eq!(classify("blobs/sha256", true), Some(Name::Dir));
         assert_eq!(classify(HEX, true), Some(Name::Dir));
+        assert_eq!(classify(&format!("{HEX}.tar"), false), Some(Name::RootLayer));
+        assert_eq!(classify(&format!("{HEX}.tar.gz"), false), Some(Name::RootLayer));
+        assert_eq!(classify(&format!("sha256:{HEX}"), false), Some(Name::DigestConfig));
+        assert_eq!(Name::RootLayer.expected_digest(&format!("{HEX}.tar.gz")), Some(HEX));
+        assert_eq!(Name::DigestConfig.expected_digest(&format!("sha256:{HEX}")), Some(HEX));
     }
 
     #[test]
@@ -154,6 +180,11 @@ mod tests {
             "blobs/layer.tar",
             "abc/layer.tar",
             "x.json",
+            "x.tar",
+            &format!("{HEX}.tar.bz2"),
+            &format!("{HEX}/{HEX}.tar"),
+            &format!("sha512:{HEX}"),
+            &format!("sha256:{HEX}.json"),
         ] {
             assert_eq!(classify(path, false), None, "{path}");
         }
@@ -176,7 +207,10 @@ mod tests {
     #[test]
     fn only_sibling_layer_links_are_layer_link_targets() {
         assert_eq!(legacy_layer_link_target(&format!("../{HEX}/layer.tar")), Some(format!("{HEX}/layer.tar")));
+        assert_eq!(legacy_layer_link_target(&format!("../{HEX}.tar")), Some(format!("{HEX}.tar")));
         assert_eq!(legacy_layer_link_target(&format!("{HEX}/layer.tar")), None);
+        assert_eq!(legacy_layer_link_target(&format!("../{HEX}.json")), None);
+        assert_eq!(legacy_layer_link_target(&format!("../../{HEX}.tar")), None);
         assert_eq!(legacy_layer_link_target("../../etc/passwd"), None);
         assert_eq!(legacy_layer_link_target("/etc/passwd"), None);
     }

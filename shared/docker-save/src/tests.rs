@@ -378,7 +378,8 @@ fn legacy_layer_symlinks_are_accepted_only_when_allowed_and_well_formed() {
     swap_config(&mut all, &serde_json::to_vec(&config).unwrap());
     let bytes = assemble(&all);
     assert_eq!(check_with(&bytes, allow).unwrap().layers, 2);
-    assert_err(check(&bytes), "LinkEntry");
+    assert_eq!(check(&bytes).unwrap().layers, 2, "allowed by default");
+    assert_err(check_with(&bytes, Limits { allow_legacy_layer_symlinks: false, ..allow }), "LinkEntry");
 
     let bad = with_extra(Layout::Legacy, &[Item::special(&format!("{repeat}/layer.tar"), b'2', "../../etc/passwd")]);
     assert_err(check_with(&bad, allow), "LinkEntry");
@@ -627,6 +628,36 @@ fn configs_that_disagree_with_the_layers_are_rejected() {
 }
 
 #[test]
+fn a_config_listing_more_layers_than_any_image_is_rejected() {
+    let ids: Vec<String> = (0..=super::check::MAX_CONFIG_LAYERS).map(|i| format!("sha256:{i:064x}")).collect();
+    let config = json!({ "rootfs": { "type": "layers", "diff_ids": ids } });
+    let e = assert_err(check(&replace_config(Layout::Oci, &serde_json::to_vec(&config).unwrap())), "InvalidMetadata");
+    assert!(e.to_string().contains(&format!("more than {} layers", super::check::MAX_CONFIG_LAYERS)), "{e}");
+    // Non-strings are named too, not taken as "no list".
+    let e = assert_err(check(&replace_config(Layout::Oci, br#"{"rootfs":{"diff_ids":[1]}}"#)), "InvalidMetadata");
+    assert!(e.to_string().contains("rootfs.diff_ids"), "{e}");
+}
+
+#[test]
+fn blobs_that_list_more_layers_in_all_than_the_budget_are_rejected() {
+    // Every blob below the metadata limit is read as a possible config: many of them, each
+    // listing many layers, must not be kept without bound.
+    let per_blob = super::check::MAX_CONFIG_LAYERS;
+    let ids: Vec<String> = (0..per_blob).map(|i| format!("sha256:{i:064x}")).collect();
+    let mut extra = Vec::new();
+    for n in 0..=(super::check::MAX_LISTED_LAYERS / per_blob) {
+        let blob = serde_json::to_vec(&json!({ "n": n, "rootfs": { "diff_ids": ids } })).unwrap();
+        extra.push(Item::file(&format!("blobs/sha256/{}", sha256_hex(&blob)), &blob));
+    }
+    let e = assert_err(check(&with_extra(Layout::Oci, &extra)), "TooManyConfigs");
+    assert_eq!(e, TarballError::TooManyConfigs { limit: super::check::MAX_LISTED_LAYERS });
+    // One fewer blob fits the budget (with the image's own config) and is accepted.
+    extra.pop();
+    extra.pop();
+    check(&with_extra(Layout::Oci, &extra)).unwrap();
+}
+
+#[test]
 fn a_manifest_referencing_a_missing_layer_is_rejected() {
     for layout in LAYOUTS {
         let mut all = items(&image(layout));
@@ -657,11 +688,15 @@ fn manifest_references_that_escape_are_rejected() {
 
 #[test]
 fn a_missing_manifest_is_rejected() {
-    for layout in LAYOUTS {
-        let mut all = items(&image(layout));
-        all.retain(|i| i.path != "manifest.json");
-        assert_eq!(check(&assemble(&all)), Err(TarballError::MissingManifest));
-    }
+    let mut all = items(&image(Layout::Legacy));
+    all.retain(|i| i.path != "manifest.json");
+    assert_eq!(check(&assemble(&all)), Err(TarballError::MissingManifest));
+    // An OCI layout still has index.json, which names the same image (as `docker load` reads it).
+    let mut all = items(&image(Layout::Oci));
+    all.retain(|i| i.path != "manifest.json");
+    assert_eq!(check(&assemble(&all)).unwrap().layers, 1);
+    all.retain(|i| i.path != "index.json");
+    assert_eq!(check(&assemble(&all)), Err(TarballError::MissingManifest));
     assert_eq!(check(&TarWriter::new().finish()), Err(TarballError::MissingManifest));
 }
 
@@ -843,4 +878,204 @@ proptest! {
         bytes.extend_from_slice(&tail);
         let _ = check(&bytes);
     }
+}
+
+// ---------- archives written by other tools ----------
+
+/// The parts of a valid image: its one layer (uncompressed) and its config.
+fn parts() -> (Vec<u8>, Vec<u8>) {
+    let all = items(&image(Layout::Legacy));
+    let layer = data_of(&all, &layer_path(&all)).to_vec();
+    let config = data_of(&all, manifest(&all)[0]["Config"].as_str().unwrap()).to_vec();
+    (layer, config)
+}
+
+/// `podman save` / `skopeo copy docker-archive:` (containers/image): layers at the root named
+/// by their diff id, a legacy directory per layer whose `layer.tar` links to it, and the
+/// manifest and `repositories` last.
+fn podman_docker_archive() -> Vec<Item> {
+    let (layer, config) = parts();
+    let (layer_hex, config_hex, legacy_id) = (sha256_hex(&layer), sha256_hex(&config), "c".repeat(64));
+    vec![
+        Item::file(&format!("{layer_hex}.tar"), &layer),
+        Item::file(&format!("{config_hex}.json"), &config),
+        Item::special(&format!("{legacy_id}/"), b'5', ""),
+        Item::special(&format!("{legacy_id}/layer.tar"), b'2', &format!("../{layer_hex}.tar")),
+        Item::file(&format!("{legacy_id}/VERSION"), b"1.0"),
+        Item::file(&format!("{legacy_id}/json"), br#"{"id":"x"}"#),
+        Item::file(
+            "manifest.json",
+            &serde_json::to_vec(&json!([{
+                "Config": format!("{config_hex}.json"),
+                "RepoTags": ["localhost/sample-app:canary"],
+                "Layers": [format!("{layer_hex}.tar")],
+            }]))
+            .unwrap(),
+        ),
+        Item::file("repositories", &serde_json::to_vec(&json!({ "localhost/sample-app": { "canary": legacy_id } })).unwrap()),
+    ]
+}
+
+/// crane's image tarball: the config named `sha256:<hex>`, gzipped layers `<hex>.tar.gz`.
+fn crane_tarball() -> Vec<Item> {
+    let (layer, config) = parts();
+    let gz = gzip(&layer);
+    let (gz_hex, config_hex) = (sha256_hex(&gz), sha256_hex(&config));
+    vec![
+        Item::file(&format!("sha256:{config_hex}"), &config),
+        Item::file(&format!("{gz_hex}.tar.gz"), &gz),
+        Item::file(
+            "manifest.json",
+            &serde_json::to_vec(&json!([{
+                "Config": format!("sha256:{config_hex}"),
+                "RepoTags": ["registry.example.com/team/sample-app:canary"],
+                "Layers": [format!("{gz_hex}.tar.gz")],
+            }]))
+            .unwrap(),
+        ),
+    ]
+}
+
+fn descriptor(media_type: &str, bytes: &[u8]) -> Value {
+    json!({ "mediaType": media_type, "digest": format!("sha256:{}", sha256_hex(bytes)), "size": bytes.len() })
+}
+
+fn blob(bytes: &[u8]) -> Item {
+    Item::file(&format!("blobs/sha256/{}", sha256_hex(bytes)), bytes)
+}
+
+/// `podman save --format oci-archive`: no manifest.json; `index.json` names the manifest blob.
+fn oci_archive_with(manifest_doc: &Value, extra: Vec<Item>) -> Vec<Item> {
+    let manifest_bytes = serde_json::to_vec(manifest_doc).unwrap();
+    let mut entry = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest_bytes);
+    entry["annotations"] = json!({ "org.opencontainers.image.ref.name": "localhost/sample-app:canary" });
+    let mut all = vec![Item::file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#), Item::special("blobs/", b'5', "")];
+    all.extend(extra);
+    all.push(blob(&manifest_bytes));
+    all.push(Item::file("index.json", &serde_json::to_vec(&json!({ "schemaVersion": 2, "manifests": [entry] })).unwrap()));
+    all
+}
+
+fn oci_manifest_doc(config: &[u8], layers: &[&[u8]]) -> Value {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor("application/vnd.oci.image.config.v1+json", config),
+        "layers": layers.iter().map(|l| descriptor("application/vnd.oci.image.layer.v1.tar", l)).collect::<Vec<_>>(),
+    })
+}
+
+fn oci_archive() -> Vec<Item> {
+    let (layer, config) = parts();
+    oci_archive_with(&oci_manifest_doc(&config, &[&layer]), vec![blob(&layer), blob(&config)])
+}
+
+#[test]
+fn archives_from_podman_skopeo_and_crane_are_accepted() {
+    let (_, config) = parts();
+    let config_digest = format!("sha256:{}", sha256_hex(&config));
+    for (tool, all, layout, tag) in [
+        ("podman docker-archive", podman_docker_archive(), Layout::Legacy, "localhost/sample-app:canary"),
+        ("crane", crane_tarball(), Layout::Legacy, "registry.example.com/team/sample-app:canary"),
+        ("podman oci-archive", oci_archive(), Layout::Oci, "localhost/sample-app:canary"),
+    ] {
+        let bytes = assemble(&all);
+        let summary = check(&bytes).unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert_eq!((summary.layout, summary.layers), (layout, 1), "{tool}");
+        assert_eq!(summary.repo_tags, vec![tag.to_string()], "{tool}");
+        assert_eq!(summary.config_digest, config_digest, "{tool}");
+        for chunk in [1, 7, 512, 4096] {
+            assert_eq!(check_chunked(&bytes, chunk, Limits::default()).unwrap(), summary, "{tool}, chunks of {chunk}");
+        }
+    }
+}
+
+#[test]
+fn other_tools_archives_get_the_same_content_checks() {
+    let (layer, config) = parts();
+    let layer_hex = sha256_hex(&layer);
+
+    // containers/image: a flipped layer byte breaks its name's digest; a missing layer is named;
+    // its links may only point at another layer file.
+    let mut all = podman_docker_archive();
+    all[0].data[600] ^= 0x20;
+    assert_err(check(&assemble(&all)), "DigestMismatch");
+    let mut all = podman_docker_archive();
+    all.remove(0);
+    assert_eq!(assert_err(check(&assemble(&all)), "MissingReference"), TarballError::MissingReference { path: format!("{layer_hex}.tar") });
+    let mut all = podman_docker_archive();
+    all[3].link = "../../etc/passwd".into();
+    assert_err(check(&assemble(&all)), "LinkEntry");
+    all[3].link = format!("../{}.json", sha256_hex(&config));
+    assert_err(check(&assemble(&all)), "LinkEntry");
+    // The manifest naming the link instead of the file reaches the same layer.
+    let mut all = podman_docker_archive();
+    let mut m = manifest(&all);
+    m[0]["Layers"] = json!([format!("{}/layer.tar", "c".repeat(64))]);
+    set_manifest(&mut all, &m);
+    assert_eq!(check(&assemble(&all)).unwrap().layers, 1);
+
+    // crane: the config's name is its digest; an uncompressed layer under a .tar.gz name still
+    // has to match its diff id.
+    let mut all = crane_tarball();
+    all[0].data.push(b' ');
+    assert_err(check(&assemble(&all)), "DigestMismatch");
+    let mut tampered = layer.clone();
+    tampered[600] ^= 0x20;
+    let mut all = crane_tarball();
+    let name = format!("{}.tar.gz", sha256_hex(&tampered));
+    all[1] = Item::file(&name, &tampered);
+    let mut m = manifest(&all);
+    m[0]["Layers"] = json!([name]);
+    set_manifest(&mut all, &m);
+    assert_err(check(&assemble(&all)), "DiffIdMismatch");
+}
+
+#[test]
+fn oci_archives_without_manifest_json_are_read_from_index_json() {
+    let (layer, config) = parts();
+    let blobs = || vec![blob(&layer), blob(&config)];
+
+    // A layer the config does not list, a layer that is not in the archive.
+    let two = oci_archive_with(&oci_manifest_doc(&config, &[&layer, &layer]), blobs());
+    assert!(matches!(assert_err(check(&assemble(&two)), "LayerCountMismatch"), TarballError::LayerCountMismatch { diff_ids: 1, layers: 2, .. }));
+    let absent = oci_archive_with(&oci_manifest_doc(&config, &[&layer]), vec![blob(&config)]);
+    assert_eq!(
+        assert_err(check(&assemble(&absent)), "MissingReference"),
+        TarballError::MissingReference { path: format!("blobs/sha256/{}", sha256_hex(&layer)) }
+    );
+    // A tampered layer under its own (correct) digest still has to be the config's diff id.
+    let mut tampered = layer.clone();
+    tampered[600] ^= 0x20;
+    let swapped = oci_archive_with(&oci_manifest_doc(&config, &[&tampered]), vec![blob(&tampered), blob(&config)]);
+    assert_err(check(&assemble(&swapped)), "DiffIdMismatch");
+
+    // index.json: exactly one image manifest, present, and really a manifest.
+    let mut all = oci_archive();
+    let index_item = all.last_mut().unwrap();
+    let mut index: Value = serde_json::from_slice(&index_item.data).unwrap();
+    let entry = index["manifests"][0].clone();
+    index["manifests"] = json!([entry, entry]);
+    index_item.data = serde_json::to_vec(&index).unwrap();
+    assert_eq!(assert_err(check(&assemble(&all)), "NotSingleImage"), TarballError::NotSingleImage { count: 2 });
+
+    let mut all = oci_archive();
+    let index_item = all.last_mut().unwrap();
+    let mut index: Value = serde_json::from_slice(&index_item.data).unwrap();
+    index["manifests"][0]["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
+    index_item.data = serde_json::to_vec(&index).unwrap();
+    assert!(assert_err(check(&assemble(&all)), "InvalidMetadata").to_string().contains("multi-platform"));
+
+    let not_a_manifest = oci_archive_with(&json!({ "schemaVersion": 2, "layers": "none" }), blobs());
+    assert!(assert_err(check(&assemble(&not_a_manifest)), "InvalidMetadata").to_string().contains("not an OCI image manifest"));
+    let mut doc = oci_manifest_doc(&config, &[&layer]);
+    doc["layers"][0]["digest"] = json!("sha256:../../etc/passwd");
+    assert_err(check(&assemble(&oci_archive_with(&doc, blobs()))), "InvalidMetadata");
+
+    let mut all = oci_archive();
+    all.retain(|i| i.path != "oci-layout");
+    assert_err(check(&assemble(&all)), "MissingOciFile");
+    let mut all = oci_archive();
+    all.retain(|i| i.path != "index.json");
+    assert_err(check(&assemble(&all)), "MissingManifest");
 }

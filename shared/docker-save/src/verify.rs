@@ -3,7 +3,10 @@
 //! agrees with the layers, and the layout's own files are well formed.
 //!
 //! Only what `manifest.json` references must be present: with the containerd store,
-//! `index.json` may name a nested index and other platforms' blobs that were not saved.
+//! `index.json` may name a nested index and other platforms' blobs that were not saved. An
+//! archive without `manifest.json` (`podman save --format oci-archive`) is read from
+//! `index.json`: it must name exactly one image manifest, whose config and layers are then
+//! checked the same way.
 
 use serde_json::{Map, Value};
 
@@ -33,18 +36,22 @@ impl TarballChecker {
 }
 
 fn verify(inventory: Inventory, total_bytes: u64) -> Result<ImageSummary, TarballError> {
-    let image = parse_manifest(inventory.manifest.as_deref().ok_or(TarballError::MissingManifest)?)?;
+    let image = match (&inventory.manifest, &inventory.index) {
+        (Some(manifest), _) => parse_manifest(manifest)?,
+        (None, Some(_)) => image_from_index(&inventory)?,
+        (None, None) => return Err(TarballError::MissingManifest),
+    };
 
     let config_path = reference(&image.config)?;
     let config = find_file(&inventory, &config_path)?;
-    if !matches!(config.name, Name::LegacyConfig | Name::Blob) {
+    if !matches!(config.name, Name::LegacyConfig | Name::DigestConfig | Name::Blob) {
         return Err(TarballError::invalid_manifest(format!("`Config` is `{config_path}`, which is not an image config file")));
     }
     let mut layers = Vec::with_capacity(image.layers.len());
     for layer in &image.layers {
         let path = reference(layer)?;
         let (path, file) = find_layer(&inventory, path)?;
-        if !matches!(file.name, Name::LegacyLayer | Name::Blob) {
+        if !matches!(file.name, Name::LegacyLayer | Name::RootLayer | Name::Blob) {
             return Err(TarballError::invalid_manifest(format!("layer `{path}` is not a layer file")));
         }
         layers.push((path, file));
@@ -97,6 +104,47 @@ fn parse_manifest(bytes: &[u8]) -> Result<ManifestImage, TarballError> {
         return Err(TarballError::invalid_manifest(format!("`{tag}` is not a valid image name:tag")));
     }
     Ok(ManifestImage { config, repo_tags, layers })
+}
+
+/// The one image of an OCI archive without `manifest.json`: `index.json` names exactly one
+/// image manifest blob (read while streaming), which names the config and the layers.
+fn image_from_index(inventory: &Inventory) -> Result<ManifestImage, TarballError> {
+    let index = parse_object("index.json", inventory.index.as_deref())?;
+    let invalid = |reason: &str| TarballError::invalid_metadata("index.json", reason);
+    let manifests = index.get("manifests").and_then(Value::as_array).ok_or_else(|| invalid("no `manifests` array"))?;
+    if manifests.len() != 1 {
+        return Err(TarballError::NotSingleImage { count: manifests.len() });
+    }
+    let entry = manifests[0].as_object().ok_or_else(|| invalid("a `manifests` entry is not an object"))?;
+    let media_type = entry.get("mediaType").and_then(Value::as_str).unwrap_or_default();
+    if media_type.contains("index") || media_type.contains("manifest.list") {
+        return Err(invalid(
+            "it names an image index (a multi-platform image), and there is no manifest.json; save a single-platform image",
+        ));
+    }
+    let digest = entry.get("digest").and_then(Value::as_str).ok_or_else(|| invalid("the manifest entry has no `digest`"))?;
+    let path = blob_path(digest).ok_or_else(|| invalid("the manifest's `digest` is not a sha256:<64 hex> digest"))?;
+    let file = find_file(inventory, &path)?;
+    let manifest = file.oci_manifest.as_ref().ok_or_else(|| {
+        TarballError::invalid_metadata(&path, "not an OCI image manifest (a `config` and `layers` with sha256 digests)")
+    })?;
+    // Digests were checked while parsing the manifest blob.
+    let config = blob_path(&manifest.config).expect("a checked digest");
+    let layers = manifest.layers.iter().map(|d| blob_path(d).expect("a checked digest")).collect();
+    let annotations = entry.get("annotations").and_then(Value::as_object);
+    let repo_tags = ["io.containerd.image.name", "org.opencontainers.image.ref.name"]
+        .iter()
+        .filter_map(|key| annotations.and_then(|a| a.get(*key)).and_then(Value::as_str))
+        .find(|name| name.contains(':') && is_valid_repo_tag(name))
+        .map(|name| vec![name.to_string()])
+        .unwrap_or_default();
+    Ok(ManifestImage { config, repo_tags, layers })
+}
+
+/// `sha256:<hex>` → `blobs/sha256/<hex>`.
+fn blob_path(digest: &str) -> Option<String> {
+    let hex = digest.strip_prefix("sha256:").filter(|hex| names::is_hex64(hex))?;
+    Some(format!("blobs/sha256/{hex}"))
 }
 
 /// A key as Go's `encoding/json` compares it with a field name: case-insensitive, where the

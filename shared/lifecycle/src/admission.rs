@@ -15,6 +15,7 @@ use aviary_compose_policy::{check_compose, ComposePolicy};
 use aviary_core::guardrails::Guardrails;
 use aviary_core::ids::{canary_prefix, deploy_execution_name};
 use aviary_core::model::{Deployment, Outcome, PinnedArtifact, PinnedArtifacts, Source};
+use aviary_core::ownership::NotOwner;
 use aviary_core::spec::{describe_errors, DeploymentSpec, FieldError};
 use aviary_core::status::Status;
 use aviary_core::steps::DeploymentRef;
@@ -48,6 +49,9 @@ pub struct AdmissionRequest {
     /// The uploaded text (kept, truncated, when it did not parse).
     pub raw_spec: Option<String>,
     pub mode: RejectMode,
+    /// Who asks (an IAM ARN): the API caller, or the signer of a presigned upload. `None` for
+    /// an upload straight to S3: no name is claimed and only operators may change the record.
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +63,8 @@ pub enum AdmissionOutcome {
     Rejected(Box<Deployment>),
     /// Not recorded (API mode): the field errors to answer with.
     Invalid(Vec<FieldError>),
+    /// Not recorded (API mode): the canary name belongs to another principal.
+    NotOwner(NotOwner),
 }
 
 pub async fn admit(ports: &Ports, req: AdmissionRequest) -> Result<AdmissionOutcome, StepError> {
@@ -86,6 +92,14 @@ pub async fn admit(ports: &Ports, req: AdmissionRequest) -> Result<AdmissionOutc
         // Cheapest first; each stage only runs when everything before it passed, so a
         // refused request costs no more reads than it must (and never a write).
         if errors.is_empty() {
+            if let Err(e) = check_name_owner(ports, &req, guardrails).await? {
+                match req.mode {
+                    RejectMode::Answer => return Ok(AdmissionOutcome::NotOwner(e)),
+                    RejectMode::Record => errors.push(FieldError::new("name", e.to_string())),
+                }
+            }
+        }
+        if errors.is_empty() {
             errors.extend(guardrails.check_spec(spec));
         }
         if errors.is_empty() {
@@ -106,28 +120,62 @@ pub async fn admit(ports: &Ports, req: AdmissionRequest) -> Result<AdmissionOutc
     let mut record = Deployment::pending(&req.id, &req.name, req.source.clone(), &bucket, now, now + i64::from(ttl_minutes) * 60);
     record.spec = req.spec.clone().ok();
     record.pinned_artifacts = pinned;
+    record.created_by = req.created_by.clone();
     record.raw_spec = if req.spec.is_err() { req.raw_spec.clone().map(|mut s| { s.truncate(4096); s }) } else { None };
 
     if !errors.is_empty() {
         if req.mode == RejectMode::Answer {
             return Ok(AdmissionOutcome::Invalid(errors));
         }
-        let reason = describe_errors(&errors);
-        match store.create(&record).await? {
-            CreateOutcome::AlreadyExists(existing) => return Ok(AdmissionOutcome::Duplicate(existing)),
-            CreateOutcome::Created => {}
-        }
-        let rejected = store.transition(&record.id, Status::Rejected, |d| d.status_reason = Some(reason.clone())).await?;
-        crate::log(ports, &record.id, STEP, Outcome::Error, format!("rejected, nothing was created: {reason}")).await;
-        return Ok(AdmissionOutcome::Rejected(Box::new(rejected)));
+        return reject_recorded(ports, &record, &describe_errors(&errors)).await;
     }
 
+    // The name is claimed only by a request that passed every check: a refused one writes
+    // nothing. The claim is conditional, so of two first requests racing, one is refused.
+    if let Some(caller) = &req.created_by {
+        let owner = ports.store.claim_name(&req.name, caller).await?;
+        if let Err(e) = guardrails.ownership.authorize(&name_label(&req.name), Some(&owner), Some(caller)) {
+            return match req.mode {
+                RejectMode::Answer => Ok(AdmissionOutcome::NotOwner(e)),
+                RejectMode::Record => {
+                    reject_recorded(ports, &record, &describe_errors(&[FieldError::new("name", e.to_string())])).await
+                }
+            };
+        }
+    }
     match store.create(&record).await? {
         CreateOutcome::AlreadyExists(existing) => return Ok(AdmissionOutcome::Duplicate(existing)),
         CreateOutcome::Created => {}
     }
-    crate::log(ports, &record.id, STEP, Outcome::Ok, describe_source(&record.source)).await;
+    let by = record.created_by.as_deref().map(|c| format!(" by {c}")).unwrap_or_default();
+    crate::log(ports, &record.id, STEP, Outcome::Ok, format!("{}{by}", describe_source(&record.source))).await;
     start(ports, record).await
+}
+
+/// Records `record` as REJECTED with `reason` (S3 mode: nobody to answer).
+async fn reject_recorded(ports: &Ports, record: &Deployment, reason: &str) -> Result<AdmissionOutcome, StepError> {
+    let store = ports.deployments();
+    match store.create(record).await? {
+        CreateOutcome::AlreadyExists(existing) => return Ok(AdmissionOutcome::Duplicate(existing)),
+        CreateOutcome::Created => {}
+    }
+    let rejected = store.transition(&record.id, Status::Rejected, |d| d.status_reason = Some(reason.to_string())).await?;
+    crate::log(ports, &record.id, STEP, Outcome::Error, format!("rejected, nothing was created: {reason}")).await;
+    Ok(AdmissionOutcome::Rejected(Box::new(rejected)))
+}
+
+fn name_label(name: &str) -> String {
+    format!("canary name '{name}'")
+}
+
+/// A caller may deploy a name nobody owns, or one it owns; operators any name. An upload
+/// straight to S3 (no caller) is not checked: writing to the bucket is an operator's right.
+async fn check_name_owner(ports: &Ports, req: &AdmissionRequest, guardrails: &Guardrails) -> Result<Result<(), NotOwner>, StepError> {
+    let Some(caller) = &req.created_by else { return Ok(Ok(())) };
+    match ports.store.name_owner(&req.name).await? {
+        None => Ok(Ok(())),
+        Some(owner) => Ok(guardrails.ownership.authorize(&name_label(&req.name), Some(&owner), Some(caller))),
+    }
 }
 
 fn describe_source(s: &Source) -> String {
@@ -150,15 +198,17 @@ async fn start(ports: &Ports, d: Deployment) -> Result<AdmissionOutcome, StepErr
 }
 
 /// Deployments not yet in a final state, against the installation's limit. (Two admissions
-/// racing may both pass at the limit; the limit bounds cost, it is not a lock.)
+/// racing may both pass at the limit; the limit bounds cost, it is not a lock.) Counted by id:
+/// a deployment that moves on between two status pages is listed under both.
 async fn check_capacity(ports: &Ports, guardrails: &Guardrails) -> Result<Vec<FieldError>, StepError> {
     let limit = guardrails.max_active_deployments;
-    let mut active = 0u32;
+    let mut seen = std::collections::HashSet::new();
     for status in Status::ALL.into_iter().filter(|s| !s.is_final()) {
         let mut cursor: Option<String> = None;
         loop {
             let page = ports.store.list(Some(status), 100, cursor.as_deref()).await?;
-            active += page.items.len() as u32;
+            seen.extend(page.items.into_iter().map(|d| d.id));
+            let active = seen.len() as u32;
             if active >= limit {
                 return Ok(vec![FieldError::new(
                     "name",

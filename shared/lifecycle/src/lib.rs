@@ -14,6 +14,7 @@
 //! crate or an adapter crate — the Lambda crates wire adapters into [`Ports`]; unit tests wire
 //! the in-memory fakes.
 
+pub mod actor;
 pub mod admission;
 pub mod cleanup;
 pub mod deployments;

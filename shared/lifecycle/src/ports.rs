@@ -168,6 +168,12 @@ impl DeploymentStore for NotWired {
     async fn list(&self, _: Option<Status>, _: i32, _: Option<&str>) -> Result<Page<Deployment>, StepError> {
         not_wired("deployment store")
     }
+    async fn name_owner(&self, _: &str) -> Result<Option<String>, StepError> {
+        not_wired("deployment store")
+    }
+    async fn claim_name(&self, _: &str, _: &str) -> Result<String, StepError> {
+        not_wired("deployment store")
+    }
 }
 
 #[async_trait]

@@ -95,6 +95,12 @@ impl World {
     }
 
     pub async fn admit(&self, id: &str, spec: DeploymentSpec) -> AdmissionOutcome {
+        self.admit_by(id, spec, RejectMode::Record, None).await
+    }
+
+    /// Admission of a request by `caller` (an API request in `Answer` mode, a presigned upload
+    /// in `Record` mode).
+    pub async fn admit_by(&self, id: &str, spec: DeploymentSpec, mode: RejectMode, caller: Option<&str>) -> AdmissionOutcome {
         let name = spec.name.clone();
         admit(
             &self.ports,
@@ -104,7 +110,8 @@ impl World {
                 source: Source::Api { idempotency_key: id.into() },
                 spec: Ok(spec),
                 raw_spec: None,
-                mode: RejectMode::Record,
+                mode,
+                created_by: caller.map(str::to_string),
             },
         )
         .await

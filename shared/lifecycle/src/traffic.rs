@@ -8,12 +8,14 @@
 
 use aviary_core::StepError;
 use aviary_core::model::{Deployment, Outcome};
+use aviary_core::ownership::NotOwner;
 use aviary_core::spec::{FieldError, RuleConditions, Stickiness};
 use aviary_core::status::Status;
 use aviary_core::traffic::{share_weights, TrafficShare};
 
 use aviary_ports::RouteChange;
 
+use crate::actor::Actor;
 use crate::rule::{describe_weights, verify};
 use crate::{log, Ports};
 
@@ -38,6 +40,8 @@ pub enum TrafficChangeError {
     NotActive { id: String, status: Status },
     #[error("another traffic change of deployment {id} is being applied; retry when it is done")]
     Busy { id: String },
+    #[error(transparent)]
+    NotOwner(#[from] NotOwner),
     #[error(transparent)]
     Step(#[from] StepError),
 }
@@ -76,10 +80,18 @@ fn merged_spec(d: &Deployment, change: &TrafficChange) -> Result<aviary_core::sp
     }
 }
 
+/// A change the installation makes (the local demo): no ownership check.
 pub async fn change_traffic(ports: &Ports, id: &str, change: &TrafficChange) -> Result<Deployment, TrafficChangeError> {
+    change_traffic_as(ports, id, change, Actor::Installation).await
+}
+
+/// A change asked for by `actor`: refused with [`TrafficChangeError::NotOwner`] before
+/// anything else is looked at unless the actor may change this deployment.
+pub async fn change_traffic_as(ports: &Ports, id: &str, change: &TrafficChange, actor: Actor<'_>) -> Result<Deployment, TrafficChangeError> {
     let guardrails = ports.settings.guardrails()?;
     let store = ports.deployments();
     let d = store.require(id).await?;
+    actor.may_change(ports, &d)??;
     // Validation first: an invalid value is a 400 whatever the status. A deployment without
     // a spec (REJECTED before parsing) has nothing to merge with; the status check answers it.
     let spec = match d.spec {

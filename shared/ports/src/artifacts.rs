@@ -33,11 +33,17 @@ pub struct CheckedTarball {
     pub sha256: String,
 }
 
+/// The user metadata (`x-amz-meta-…`) a presigned upload carries: the principal that asked
+/// for the upload URL. It is part of the URL's signature, so the URL's holder cannot change it.
+pub const CREATED_BY_METADATA: &str = "aviary-created-by";
+
 /// A small object's bytes and the version they are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionedObject {
     pub bytes: Vec<u8>,
     pub version: Option<String>,
+    /// The object's [`CREATED_BY_METADATA`], when it was uploaded through `POST /uploads`.
+    pub created_by: Option<String>,
 }
 
 #[async_trait]

@@ -26,7 +26,7 @@ pub mod rules;
 pub mod store;
 pub mod workflow;
 
-pub use artifacts::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject};
+pub use artifacts::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMeta, VersionedObject, CREATED_BY_METADATA};
 pub use compute::{Compute, Ingress, InstanceInfo, LaunchRequest, SubnetInfo};
 pub use router::{
     describe_conditions, used_priorities, CreateRuleError, OverrideHealth, ListenerInfo, LoadBalancerInfo, RouteChange, RuleSnapshot, TargetGroupRequest,

@@ -35,4 +35,10 @@ pub trait DeploymentStore: Send + Sync {
     async fn events(&self, id: &str, limit: i32, cursor: Option<&str>) -> Result<Page<Event>, StepError>;
     /// Deployments newest first, optionally only those in `status`.
     async fn list(&self, status: Option<Status>, limit: i32, cursor: Option<&str>) -> Result<Page<Deployment>, StepError>;
+    /// The principal that owns the canary name `name`, if one claimed it.
+    async fn name_owner(&self, name: &str) -> Result<Option<String>, StepError>;
+    /// Makes `principal` the owner of `name` unless another principal owns it already (a
+    /// conditional write, so two first claims cannot both win). Returns the owner after the
+    /// call: `principal`, or whoever claimed it first.
+    async fn claim_name(&self, name: &str, principal: &str) -> Result<String, StepError>;
 }

@@ -2,6 +2,7 @@
 
 use aviary_core::ids::deployment_id_for_request;
 use aviary_core::model::Source;
+use aviary_core::ownership::NotOwner;
 use aviary_core::spec::{DeploymentSpec, FieldError};
 use aviary_lifecycle::admission::{admit, AdmissionOutcome, AdmissionRequest, RejectMode};
 use axum::extract::State;
@@ -75,6 +76,11 @@ pub async fn create(
         return Err(in_spec(errors));
     }
     let spec = body.spec;
+    // On AWS, API Gateway's IAM authoriser always names the caller; a request that names
+    // nobody cannot own what it would create.
+    if who.caller.is_none() {
+        return Err(NotOwner::Unidentified { what: format!("canary name '{}'", spec.name) }.into());
+    }
     let id = deployment_id_for_request(&spec.name, &key);
     let outcome = admit(
         &state.ports,
@@ -86,6 +92,7 @@ pub async fn create(
             raw_spec: None,
             // Answer mode: a refused request writes nothing.
             mode: RejectMode::Answer,
+            created_by: who.caller.clone(),
         },
     )
     .await?;
@@ -100,6 +107,7 @@ pub async fn create(
             Ok(Reply::ok(&DeploymentView::new(*d)).at(location))
         }
         AdmissionOutcome::Invalid(errors) => Err(in_spec(errors)),
+        AdmissionOutcome::NotOwner(e) => Err(ApiError::NotOwner(e)),
         // Only the S3 path records rejections; in Answer mode this cannot happen, but if it
         // did the record exists and is the honest answer.
         AdmissionOutcome::Rejected(d) => Ok(Reply::ok(&DeploymentView::new(*d))),

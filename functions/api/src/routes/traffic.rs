@@ -2,7 +2,8 @@
 //! validated against the deployment's spec before its status is looked at, so an invalid
 //! value is a 400 whatever the status; a valid one on a canary that is not ACTIVE is a 409.
 
-use aviary_lifecycle::traffic::{change_traffic, TrafficChange, TrafficChangeError};
+use aviary_lifecycle::actor::Actor;
+use aviary_lifecycle::traffic::{change_traffic_as, TrafficChange, TrafficChangeError};
 use axum::extract::State;
 
 use crate::context::Invocation;
@@ -28,6 +29,7 @@ impl From<TrafficChangeError> for ApiError {
                 name: "TrafficChangeInProgress",
                 message: format!("another traffic change of deployment {id} is being applied; retry in a few seconds"),
             },
+            TrafficChangeError::NotOwner(e) => ApiError::NotOwner(e),
             TrafficChangeError::Step(s) => ApiError::Step(s),
         }
     }
@@ -45,9 +47,10 @@ pub async fn change(
     if change == TrafficChange::default() {
         return Err(ApiError::field("body", "name at least one of trafficPercent, conditions, stickiness"));
     }
-    // Validated before the status is looked at, then serialised with other changes: the core
+    // Refused unless the caller owns it (or is an operator); validated before the status is
+    // looked at, then serialised with other changes: the core
     // does both (one read of the deployment).
-    let updated = change_traffic(&state.ports, &id, &change).await?;
+    let updated = change_traffic_as(&state.ports, &id, &change, Actor::Caller(who.caller.as_deref())).await?;
     crate::audit::log_caller(&state.ports, &id, &who, "PATCH /deployments/{id}/traffic").await;
     Ok(Reply::ok(&DeploymentView::new(updated)))
 }

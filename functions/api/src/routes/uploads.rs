@@ -13,6 +13,9 @@ use aviary_core::spec::{is_valid_name, FieldError};
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use aviary_core::ownership::NotOwner;
+
+use crate::context::Invocation;
 use crate::error::ApiError;
 use crate::extract::{Body, QueryPairs};
 use crate::reply::Reply;
@@ -150,12 +153,13 @@ fn validate(body: &UploadRequest) -> Result<Vec<(usize, Kind)>, ApiError> {
     }
 }
 
-pub async fn create(State(state): State<ApiState>, QueryPairs(q): QueryPairs, Body(body): Body) -> Result<Reply, ApiError> {
+pub async fn create(State(state): State<ApiState>, who: Invocation, QueryPairs(q): QueryPairs, Body(body): Body) -> Result<Reply, ApiError> {
     Query::parse(&q, &[])?;
     let body: UploadRequest = json_body(&body)?;
     let mut kinds = validate(&body)?;
     let presigner = &state.uploads;
     let bucket = presigner.bucket()?.to_string();
+    let caller = claim_name(&state, &who, &body.name).await?;
     let prefix = canary_prefix(&body.name);
     // The signature is made with the system time S3 checks against, not the core's clock.
     let now = SystemTime::now();
@@ -165,7 +169,7 @@ pub async fn create(State(state): State<ApiState>, QueryPairs(q): QueryPairs, Bo
         let f = &body.files[i];
         let key = format!("{prefix}{}", f.file);
         let content_length = i64::try_from(f.content_length).map_err(|_| ApiError::field(format!("files[{i}].contentLength"), "too large"))?;
-        let put = presigner.put(&key, content_length, now, Duration::from_secs(UPLOAD_EXPIRY_SECS)).await?;
+        let put = presigner.put(&key, content_length, &caller, now, Duration::from_secs(UPLOAD_EXPIRY_SECS)).await?;
         uploads.push(UploadGrant { file: f.file.clone(), key, method: put.method, url: put.url, headers: put.headers, content_length: f.content_length });
     }
     let expires_ms = now.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0) + (UPLOAD_EXPIRY_SECS as i64) * 1000;
@@ -179,6 +183,26 @@ pub async fn create(State(state): State<ApiState>, QueryPairs(q): QueryPairs, Bo
                        tarball last: once aviary.json is in place, its upload starts the deployment."
             .into(),
     }))
+}
+
+/// Uploads go under a canary name only for its owner (the first principal to use it) or an
+/// operator; the first caller claims an unowned name. Returns the caller.
+async fn claim_name(state: &ApiState, who: &Invocation, name: &str) -> Result<String, ApiError> {
+    let what = format!("canary name '{name}'");
+    let Some(caller) = who.caller.clone() else {
+        return Err(NotOwner::Unidentified { what }.into());
+    };
+    let ownership = state.ports.settings.guardrails()?.ownership.clone();
+    if ownership.is_operator(&caller) {
+        return Ok(caller);
+    }
+    let store = &state.ports.store;
+    let owner = match store.name_owner(name).await? {
+        Some(owner) => owner,
+        None => store.claim_name(name, &caller).await?,
+    };
+    ownership.authorize(&what, Some(&owner), Some(&caller))?;
+    Ok(caller)
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ async fn a_name_that_differs_from_the_prefix_is_rejected() {
             spec: Ok(spec("web")),
             raw_spec: None,
             mode: RejectMode::Record,
+            created_by: None,
         },
     )
     .await
@@ -108,6 +109,7 @@ async fn api_requests_are_answered_and_never_recorded() {
             spec: Ok(s),
             raw_spec: None,
             mode: RejectMode::Answer,
+            created_by: None,
         },
     )
     .await
@@ -128,6 +130,7 @@ async fn an_unparsable_spec_is_recorded_with_its_text() {
             spec: Err(vec![aviary_core::spec::FieldError::new("spec", "expected value at line 1")]),
             raw_spec: Some("{ nope".into()),
             mode: RejectMode::Record,
+            created_by: None,
         },
     )
     .await
@@ -150,6 +153,7 @@ async fn an_infrastructure_failure_is_an_error_that_records_nothing_so_a_retry_c
             spec: Ok(spec("web")),
             raw_spec: None,
             mode: RejectMode::Record,
+            created_by: None,
         },
     )
     .await
@@ -174,6 +178,7 @@ async fn a_workflow_start_that_failed_is_redone_once_the_pending_record_is_stale
             spec: Ok(spec("web")),
             raw_spec: None,
             mode: RejectMode::Record,
+            created_by: None,
         },
     )
     .await;

@@ -205,6 +205,7 @@ async fn an_unreadable_guardrail_setting_refuses_instead_of_lifting_the_limit() 
             spec: Ok(spec("web")),
             raw_spec: None,
             mode: crate::admission::RejectMode::Record,
+            created_by: None,
         },
     )
     .await

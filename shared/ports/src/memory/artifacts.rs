@@ -16,18 +16,26 @@ use crate::artifacts::{ArtifactProblem, ArtifactStore, CheckedTarball, ObjectMet
 pub struct MemoryArtifacts {
     bucket: String,
     objects: Arc<Mutex<BTreeMap<String, (Vec<u8>, u64)>>>,
+    created_by: Arc<Mutex<BTreeMap<String, String>>>,
     pub cloud: Cloud,
 }
 
 impl MemoryArtifacts {
     pub fn new(bucket: &str, cloud: Cloud) -> Self {
-        MemoryArtifacts { bucket: bucket.into(), objects: Arc::default(), cloud }
+        MemoryArtifacts { bucket: bucket.into(), objects: Arc::default(), created_by: Arc::default(), cloud }
     }
     /// Puts an object without a logged call (test setup).
     pub fn insert(&self, key: &str, body: impl Into<Vec<u8>>) {
         let mut objects = self.objects.lock().unwrap();
         let version = objects.get(key).map(|(_, v)| v + 1).unwrap_or(1);
         objects.insert(key.to_string(), (body.into(), version));
+        // A new version carries only its own metadata.
+        self.created_by.lock().unwrap().remove(key);
+    }
+    /// Puts an object as a presigned upload by `principal` would (its created-by metadata).
+    pub fn insert_by(&self, key: &str, body: impl Into<Vec<u8>>, principal: &str) {
+        self.insert(key, body);
+        self.created_by.lock().unwrap().insert(key.to_string(), principal.to_string());
     }
     pub fn remove(&self, key: &str) {
         self.objects.lock().unwrap().remove(key);
@@ -63,7 +71,11 @@ impl ArtifactStore for MemoryArtifacts {
         Ok(match self.objects.lock().unwrap().get(key) {
             None => Err(ArtifactProblem::Missing { bucket: self.bucket.clone(), key: key.into() }),
             Some((b, _)) if b.len() > max_bytes => Err(ArtifactProblem::TooLarge { key: key.into(), bytes: b.len() as u64, limit: max_bytes as u64 }),
-            Some((b, v)) => Ok(VersionedObject { bytes: b.clone(), version: Some(format!("v{v}")) }),
+            Some((b, v)) => Ok(VersionedObject {
+                bytes: b.clone(),
+                version: Some(format!("v{v}")),
+                created_by: self.created_by.lock().unwrap().get(key).cloned(),
+            }),
         })
     }
 

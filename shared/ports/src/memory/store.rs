@@ -16,6 +16,7 @@ use crate::store::{CreateOutcome, DeploymentStore, Page};
 struct Tables {
     deployments: HashMap<String, Deployment>,
     events: BTreeMap<String, Vec<Event>>,
+    names: HashMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -108,5 +109,15 @@ impl DeploymentStore for MemoryStore {
             self.tables.lock().unwrap().deployments.values().filter(|d| status.is_none_or(|s| d.status == s)).cloned().collect();
         all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         page(&all, limit, cursor)
+    }
+
+    async fn name_owner(&self, name: &str) -> Result<Option<String>, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "GetItem:name")?;
+        Ok(self.tables.lock().unwrap().names.get(name).cloned())
+    }
+
+    async fn claim_name(&self, name: &str, principal: &str) -> Result<String, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "PutItem:name")?;
+        Ok(self.tables.lock().unwrap().names.entry(name.to_string()).or_insert_with(|| principal.to_string()).clone())
     }
 }
