@@ -26,7 +26,8 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ApiArgs {
     /// Aviary API base URL (the stack's `ApiUrl` output, or `aviary local up`'s endpoint).
-    #[arg(long, env = "AVIARY_ENDPOINT", value_name = "URL")]
+    /// Without the flag (before or after the command): $AVIARY_ENDPOINT.
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// AWS region to sign for (default: from the endpoint's host, else the AWS config).
     #[arg(long, value_name = "REGION")]
@@ -41,10 +42,15 @@ pub struct ApiArgs {
 }
 
 impl ApiArgs {
-    /// Options given after the command win over those given before it.
+    /// Options given after the command win over those given before it, and a flag anywhere
+    /// beats `AVIARY_ENDPOINT`.
     pub fn or(&self, outer: &ApiArgs) -> ApiArgs {
+        self.merged(outer, std::env::var("AVIARY_ENDPOINT").ok())
+    }
+
+    fn merged(&self, outer: &ApiArgs, env_endpoint: Option<String>) -> ApiArgs {
         ApiArgs {
-            endpoint: self.endpoint.clone().or_else(|| outer.endpoint.clone()),
+            endpoint: self.endpoint.clone().or_else(|| outer.endpoint.clone()).or_else(|| env_endpoint.filter(|e| !e.is_empty())),
             region: self.region.clone().or_else(|| outer.region.clone()),
             no_sign: self.no_sign || (outer.no_sign && !self.sign),
             sign: self.sign || (outer.sign && !self.no_sign),
@@ -96,6 +102,10 @@ pub enum Command {
     /// Show one deployment: spec summary, status, weights, resources, monitoring links.
     Status {
         id: String,
+        /// Also print the monitor's Grafana login (only for the deployment's creator or an
+        /// operator; every read is recorded in the deployment's event log).
+        #[arg(long)]
+        credentials: bool,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -359,8 +369,9 @@ mod tests {
     #[test]
     fn api_options_before_or_after_the_command() {
         let c = parse(&["--endpoint", "http://127.0.0.1:1", "--no-sign", "status", "web-1"]);
-        let Command::Status { id, api } = &c.command else { panic!() };
+        let Command::Status { id, api, credentials } = &c.command else { panic!() };
         assert_eq!(id, "web-1");
+        assert!(!credentials);
         let merged = api.or(&c.api);
         assert_eq!(merged.endpoint.as_deref(), Some("http://127.0.0.1:1"));
         assert!(merged.no_sign);
@@ -369,6 +380,23 @@ mod tests {
         assert_eq!(api.or(&c.api).endpoint.as_deref(), Some("http://b"));
         assert!(c.json);
         assert!(Cli::try_parse_from(["aviary", "--no-sign", "--sign", "ls"]).is_err());
+        let c = parse(&["status", "web-1", "--credentials"]);
+        assert!(matches!(c.command, Command::Status { credentials: true, .. }));
+    }
+
+    #[test]
+    fn a_flag_anywhere_beats_the_environment() {
+        let env = Some("http://from-env".to_string());
+        let c = parse(&["--endpoint", "http://before", "ls"]);
+        let Command::Ls(l) = &c.command else { panic!() };
+        assert_eq!(l.api.merged(&c.api, env.clone()).endpoint.as_deref(), Some("http://before"));
+        let c = parse(&["ls", "--endpoint", "http://after"]);
+        let Command::Ls(l) = &c.command else { panic!() };
+        assert_eq!(l.api.merged(&c.api, env.clone()).endpoint.as_deref(), Some("http://after"));
+        let c = parse(&["ls"]);
+        let Command::Ls(l) = &c.command else { panic!() };
+        assert_eq!(l.api.merged(&c.api, env).endpoint.as_deref(), Some("http://from-env"));
+        assert_eq!(l.api.merged(&c.api, Some(String::new())).endpoint, None, "an empty variable is no endpoint");
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::error::{CliError, EXIT_JUDGE_INPUT, EXIT_USAGE};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -51,6 +52,18 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `aviary --json ls | head` must end quietly, as Unix tools do, instead of panicking in
+/// `println!` ("failed printing to stdout: Broken pipe"): the default SIGPIPE action ends the
+/// process when the reader has gone. (Rust starts programs with SIGPIPE ignored.)
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at start-up, before any thread that could
+    // race on it exists besides the runtime's idle workers; no handler is installed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Whether the arguments name the `judge` command (its usage errors must not look like a
 /// Marginal verdict, exit 1).
 fn is_judge_invocation() -> bool {
@@ -65,7 +78,7 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
         Command::Console { port, api } => console(port, api.or(outer)).await,
         Command::Deploy(a) => commands::deploy::run(a, outer, ctx).await,
         Command::Ls(a) => commands::show::ls(a, outer, ctx).await,
-        Command::Status { id, api } => commands::show::status(id, api, outer, ctx).await,
+        Command::Status { id, credentials, api } => commands::show::status(id, credentials, api, outer, ctx).await,
         Command::Events { id, follow, wait, api } => commands::show::events(id, follow, wait, api, outer, ctx).await,
         Command::Traffic(a) => commands::traffic::run(a, outer, ctx).await,
         Command::Destroy { id, wait, wait_args, api } => commands::destroy::run(id, wait, wait_args, api, outer, ctx).await,

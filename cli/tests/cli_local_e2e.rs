@@ -93,6 +93,16 @@ async fn rules(emulator: &str, listener: &str) -> Vec<RuleSnapshot> {
     AlbRouter::from_conf(&config, "aviary-local").rules(listener).await.expect("describe rules")
 }
 
+/// What the monitor's user data does on AWS (nothing boots on the emulator): its Grafana
+/// password as an SSM SecureString under the local installation's path.
+async fn store_monitor_password(emulator: &str, id: &str, password: &str) {
+    let config = aviary_local::stack::sdk_config(emulator).await;
+    let name = aviary_core::secrets::parameter_name("aviary-local", id, aviary_core::secrets::GRAFANA_PASSWORD);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let secure = aws_sdk_ssm::types::ParameterType::SecureString;
+    ssm.put_parameter().name(name).value(password).r#type(secure).overwrite(true).send().await.expect("put the password");
+}
+
 /// The canary's share of the rule with two Aviary target groups (`av-…`), in percent.
 fn canary_share(rules: &[RuleSnapshot]) -> Option<f64> {
     let rule = rules.iter().find(|r| r.forward.iter().filter(|t| t.target_group_arn.contains("/av-")).count() == 2)?;
@@ -153,11 +163,24 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(rule.stickiness_seconds, Some(120));
     let status = ok(aviary(&endpoint, &["status", &id]), "status");
     assert!(status.contains("canary") && status.contains("10%") && status.contains("path /api/*"), "{status}");
+    // The Grafana login: only with --credentials, once the monitor stored it.
+    let missing = aviary(&endpoint, &["status", &id, "--credentials"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not stored its Grafana password yet"), "{missing:?}");
+    rt.block_on(store_monitor_password(&emulator, &id, "pw-from-the-monitor"));
+    let login = ok(aviary(&endpoint, &["status", &id, "--credentials"]), "status --credentials");
+    assert!(login.contains("grafana password") && login.contains("pw-from-the-monitor"), "{login}");
+    assert!(!ok(aviary(&endpoint, &["status", &id]), "status").contains("pw-from-the-monitor"));
+    let login = json(aviary(&endpoint, &["--json", "status", &id, "--credentials"]), "status --credentials --json");
+    assert_eq!(login["grafana"]["password"], "pw-from-the-monitor");
 
     // Destroy, waiting: DESTROYED, and the listener is exactly as before.
     let destroyed = ok(aviary(&endpoint, &["destroy", &id, "--wait", "--poll-ms", "100", "--timeout", "60"]), "destroy");
     assert!(destroyed.contains(&format!("{id} is DESTROYED")), "{destroyed}");
     assert_eq!(rt.block_on(rules(&emulator, &listener)), before);
+    // Teardown deleted the secret with everything else.
+    let gone = aviary(&endpoint, &["status", &id, "--credentials"]);
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("its monitor and secrets are gone"), "{gone:?}");
     let followed = ok(aviary(&endpoint, &["events", &id, "--follow", "--poll-ms", "100"]), "events --follow");
     assert!(followed.contains("teardown") && followed.contains(&format!("{id} is DESTROYED")), "{followed}");
     let o = aviary(&endpoint, &["traffic", &id, "--percent", "5"]);

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aviary");
@@ -313,4 +313,37 @@ fn demo_and_local_need_the_local_feature() {
             assert!(err.contains("--features local") && err.lines().count() == 1, "{args:?}: {err}");
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    // `aviary render … | head -c 16`: the reader goes away long before the output ends. The
+    // pipe is shrunk to one page so the output (~58 KB) cannot all fit before the reader closes.
+    let mut fds = [0; 2];
+    // SAFETY: a fresh pipe whose two descriptors are owned right below (close-on-exec, so the
+    // child holds only the write end it is given).
+    let (reader, writer) = unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        assert!(libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) > 0);
+        (std::fs::File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+    };
+    let spec = root().join("tests/fixtures/monitoring/spec.json");
+    let mut child = Command::new(BIN)
+        .args(["render", spec.to_str().unwrap(), "--deployment-id", "checkout-0123456789"])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 16];
+    let mut reader = reader;
+    reader.read_exact(&mut head).unwrap();
+    drop(reader);
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(status.success() || status.signal() == Some(libc::SIGPIPE), "{status:?}");
 }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::sigv4::{SignError, Signer};
-use crate::wire::{ApiDeployment, DestroyAccepted, Page, TrafficChange, UploadFile, Uploads};
+use crate::wire::{ApiDeployment, DestroyAccepted, GrafanaLogin, Page, TrafficChange, UploadFile, Uploads};
 
 const ATTEMPTS: u32 = 3;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -196,6 +196,12 @@ impl Client {
             q.push(("cursor", c.to_string()));
         }
         Ok(self.call(Method::GET, &format!("deployments/{}/events", urlencoding::encode(id)), &q, None, &[]).await?.1)
+    }
+
+    /// The monitor's Grafana login (`GET /deployments/{id}/credentials`): the deployment's
+    /// creator or an operator only.
+    pub async fn credentials(&self, id: &str) -> Result<GrafanaLogin, ClientError> {
+        Ok(self.call(Method::GET, &format!("deployments/{}/credentials", urlencoding::encode(id)), &[], None, &[]).await?.1)
     }
 
     pub async fn change_traffic(&self, id: &str, change: &TrafficChange) -> Result<ApiDeployment, ClientError> {

@@ -19,4 +19,4 @@ pub mod wire;
 
 pub use api::{host_header, Client, ClientError};
 pub use sigv4::{auto_sign, is_loopback, region_from_host, InsecureEndpoint, SignError, Signer};
-pub use wire::{ApiDeployment, DestroyAccepted, Page, TrafficChange, UploadFile, UploadTarget, Uploads};
+pub use wire::{ApiDeployment, DestroyAccepted, GrafanaLogin, Page, TrafficChange, UploadFile, UploadTarget, Uploads};

@@ -45,6 +45,17 @@ pub struct DestroyAccepted {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `GET /deployments/{id}/credentials`: the monitor's Grafana login.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GrafanaLogin {
+    pub deployment_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub username: String,
+    pub password: String,
+}
+
 /// A file to upload, as asked of `POST /uploads`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -131,6 +131,22 @@ impl LocalRuntime {
         self.invoker.set_ports(self.ports.clone());
     }
 
+    /// Stores a deployment's Grafana password as its monitor's user data does on AWS (no
+    /// instance boots on the emulator): an SSM SecureString under the installation's path.
+    pub async fn store_monitor_password(&self, deployment_id: &str, password: &str) -> Result<String, LocalError> {
+        let name = aviary_core::secrets::parameter_name(&self.names.installation, deployment_id, aviary_core::secrets::GRAFANA_PASSWORD);
+        aws_sdk_ssm::Client::new(&self.config)
+            .put_parameter()
+            .name(&name)
+            .value(password)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| aviary_core::StepError::aws("PutParameter", false, aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
+        Ok(name)
+    }
+
     /// The listener's rules in evaluation order (the default rule last).
     pub async fn rules(&self, listener_arn: &str) -> Result<Vec<RuleSnapshot>, LocalError> {
         Ok(self.ports.router.rules(listener_arn).await?)

@@ -44,6 +44,8 @@ pub struct StackNames {
     pub bucket: String,
     pub queue: String,
     pub instance_profile: String,
+    /// The monitor's instance profile (its own role).
+    pub monitor_instance_profile: String,
     /// Tagged on every resource this local installation creates (`aviary:installation`).
     pub installation: String,
 }
@@ -55,6 +57,7 @@ impl Default for StackNames {
             bucket: format!("aviary-artifacts-{LOCAL_ACCOUNT}"),
             queue: "aviary-artifact-events".into(),
             instance_profile: "aviary-instance".into(),
+            monitor_instance_profile: "aviary-monitor-instance".into(),
             installation: "aviary-local".into(),
         }
     }
@@ -92,7 +95,12 @@ pub fn handler_ports(
     if !guardrails.ownership.is_operator(crate::api_server::LOCAL_CALLER) {
         guardrails.ownership.operators.push(crate::api_server::LOCAL_CALLER.into());
     }
-    let settings = Settings { instance_profile: names.instance_profile.clone(), region: LOCAL_REGION.into(), ..Settings::default() }
+    let settings = Settings {
+        instance_profile: names.instance_profile.clone(),
+        monitor_instance_profile: names.monitor_instance_profile.clone(),
+        region: LOCAL_REGION.into(),
+        ..Settings::default()
+    }
         .with_guardrails(guardrails);
     let sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
     Ports::new(settings)
@@ -111,11 +119,13 @@ pub struct Queues {
     pub dead_letters: String,
 }
 
-/// Creates (or finds) the table, bucket, queues, notification and instance profile.
+/// Creates (or finds) the table, bucket, queues, notification and instance profiles.
 pub async fn ensure(config: &SdkConfig, names: &StackNames) -> Result<Queues, StackError> {
     ensure_table(&aws_sdk_dynamodb::Client::new(config), &names.table).await?;
     let queues = ensure_bucket_and_queue(config, names).await?;
-    ensure_instance_profile(&aws_sdk_iam::Client::new(config), &names.instance_profile).await?;
+    let iam = aws_sdk_iam::Client::new(config);
+    ensure_instance_profile(&iam, &names.instance_profile).await?;
+    ensure_instance_profile(&iam, &names.monitor_instance_profile).await?;
     Ok(queues)
 }
 

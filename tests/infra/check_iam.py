@@ -8,11 +8,12 @@
   elasticloadbalancing:CreateAction / ec2:CreateAction, aws:ResourceTag/aviary:managed-by on
   modify/delete/register/terminate/ingress);
 - elasticloadbalancing:ModifyListener is granted to nobody; ec2:RunInstances on instances requires
-  ec2:MetadataHttpTokens = required; iam:PassRole only for the instance role and only to
+  ec2:MetadataHttpTokens = required; iam:PassRole only for the instance roles and only to
   ec2.amazonaws.com; S3 only on the artifact bucket's canaries/*; DynamoDB only on the table and its
   indexes; Step Functions, Lambda, Logs and SSM on exactly the stack's resources; "*" only for
   actions that have no resource-level permissions;
-- the instance role is read-only and equals the table's instanceRole; each state machine's role may
+- each instance role equals its table (instanceRole for baseline and canary, monitorInstanceRole) and is
+  read-only but for the monitor writing its own Grafana password; each state machine's role may
   invoke exactly the functions its definition uses;
 - every AWS operation the Rust code names (aws_err("Op") / StepError::aws("Op", ..) under shared/*/src
   and functions/*/src) is granted to at least one function in the table (a new SDK call without a
@@ -73,6 +74,10 @@ LOG_DELIVERY = {
 STAR_OK_PREFIXES = ("ec2:Describe", "elasticloadbalancing:Describe")
 STAR_OK = {"cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"} | LOG_DELIVERY
 READ_ONLY_VERBS = ("Get", "Describe", "List")
+# The installation's secrets (aviary_core::secrets): SSM parameters under this path only.
+SECRETS_PATH = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/aviary/${AWS::StackName}/deployments"
+# The one write an instance role may have: the monitor storing its own Grafana password.
+INSTANCE_WRITES = {"ssm:PutParameter": SECRETS_PATH + "/*/grafana-admin-password"}
 
 
 def star_ok(action: str) -> bool:
@@ -111,8 +116,9 @@ class Context:
         self.functions = set(cfn.resources_of_type(tpl, "AWS::Serverless::Function"))
         self.state_machines = cfn.resources_of_type(tpl, "AWS::Serverless::StateMachine")
         profiles = cfn.resources_of_type(tpl, "AWS::IAM::InstanceProfile")
-        roles = [cfn.ref_target(r) for p in profiles.values() for r in cfn.as_list(p.get("Properties", {}).get("Roles"))]
-        self.instance_role = roles[0] if len(roles) == 1 else None
+        # Each instance profile's one role; its table key is the role's logical id with a
+        # lower-case first letter (InstanceRole -> instanceRole, MonitorInstanceRole -> monitorInstanceRole).
+        self.instance_roles = [cfn.ref_target(r) for p in profiles.values() for r in cfn.as_list(p.get("Properties", {}).get("Roles"))]
         self.res = res
 
     def execution_arns(self) -> set[str]:
@@ -194,8 +200,9 @@ def check_statement(ctx: Context, owner: str, s, own_log_group: str | None) -> l
                 if ":security-group/" in r and s.cond("StringEquals", RT) != [cfn.MANAGED_BY_VALUE]:
                     p.append(f"{where}: RunInstances may only use Aviary's security groups ({RT})")
         if a == "iam:PassRole":
-            if not ctx.instance_role or res != ["${" + ctx.instance_role + ".Arn}"]:
-                p.append(f"{where}: iam:PassRole only for the instance role, got {res}")
+            allowed = {"${" + r + ".Arn}" for r in ctx.instance_roles}
+            if not res or any(r not in allowed for r in res):
+                p.append(f"{where}: iam:PassRole only for the instance roles, got {res}")
             if s.cond("StringEquals", "iam:PassedToService") != ["ec2.amazonaws.com"]:
                 p.append(f"{where}: iam:PassRole must require iam:PassedToService = ec2.amazonaws.com")
         if a.startswith("iam:") and a != "iam:PassRole":
@@ -235,9 +242,19 @@ def check_statement(ctx: Context, owner: str, s, own_log_group: str | None) -> l
             if own_log_group is None or res != ["${" + own_log_group + ".Arn}"]:
                 p.append(f"{where}: {a} only on the function's own log group, got {res}")
         if a.startswith("ssm:"):
-            prefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:*:parameter${AmiSsmParameterPrefix}/"
-            if a != "ssm:GetParameter" or any(not r.startswith(prefix) for r in res):
-                p.append(f"{where}: only ssm:GetParameter under the AMI parameter prefix, got {a} on {res}")
+            ami = "arn:${AWS::Partition}:ssm:${AWS::Region}:*:parameter${AmiSsmParameterPrefix}/"
+
+            def own_secret(r: str) -> bool:
+                return r == SECRETS_PATH or r.startswith(SECRETS_PATH + "/")
+
+            if a == "ssm:GetParameter":
+                if any(not (r.startswith(ami) or own_secret(r)) for r in res):
+                    p.append(f"{where}: ssm:GetParameter only under the AMI parameter prefix or the installation's secrets, got {res}")
+            elif a in ("ssm:GetParametersByPath", "ssm:DeleteParameter", "ssm:PutParameter"):
+                if any(not own_secret(r) for r in res):
+                    p.append(f"{where}: {a} only on the installation's secrets ({SECRETS_PATH}/...), got {res}")
+            else:
+                p.append(f"{where}: {a} is not an SSM action Aviary uses")
     return p
 
 
@@ -305,8 +322,11 @@ def check(tpl: dict, table: dict, crates: list[str]) -> list[str]:
     for rlid, role in cfn.resources_of_type(tpl, "AWS::IAM::Role").items():
         if rlid in role_owner:
             continue
-        if rlid == ctx.instance_role:
-            problems += check_instance_role(ctx, rlid, role, table.get("instanceRole", {}))
+        if rlid in ctx.instance_roles:
+            key = rlid[0].lower() + rlid[1:]
+            if key not in table:
+                problems.append(f"{rlid}: iam-actions.json has no {key} table")
+            problems += check_instance_role(ctx, rlid, role, table.get(key, {}), key)
         elif rlid in sm_roles:
             problems += check_state_machine_role(ctx, rlid, role, sm_roles[rlid])
         else:
@@ -318,7 +338,7 @@ def check(tpl: dict, table: dict, crates: list[str]) -> list[str]:
     return problems
 
 
-def check_instance_role(ctx: Context, rlid: str, role: dict, want: dict) -> list[str]:
+def check_instance_role(ctx: Context, rlid: str, role: dict, want: dict, key: str) -> list[str]:
     p = []
     if trust_services(role) != {"ec2.amazonaws.com"}:
         p.append(f"{rlid}: must be assumable by ec2.amazonaws.com only")
@@ -332,12 +352,15 @@ def check_instance_role(ctx: Context, rlid: str, role: dict, want: dict) -> list
         if s.effect == "Allow":
             granted.update(s.actions)
             for a in s.actions:
-                if not a.split(":", 1)[-1].startswith(READ_ONLY_VERBS):
+                if a in INSTANCE_WRITES:
+                    if cfn.render_all(s.raw.get("Resource")) != [INSTANCE_WRITES[a]]:
+                        p.append(f"{rlid}: {a} only on {INSTANCE_WRITES[a]}")
+                elif not a.split(":", 1)[-1].startswith(READ_ONLY_VERBS):
                     p.append(f"{rlid}: {a} is not read-only")
     for a in sorted(granted - set(want)):
-        p.append(f"{rlid}: grants {a}, which iam-actions.json instanceRole does not list")
+        p.append(f"{rlid}: grants {a}, which iam-actions.json {key} does not list")
     for a in sorted(set(want) - granted):
-        p.append(f"{rlid}: iam-actions.json instanceRole lists {a}, which the role does not grant")
+        p.append(f"{rlid}: iam-actions.json {key} lists {a}, which the role does not grant")
     return p
 
 
@@ -391,6 +414,8 @@ OP_ACTION = {
     "StartExecution": "states:StartExecution",
     "DescribeExecution": "states:DescribeExecution",
     "GetParameter": "ssm:GetParameter",
+    "GetParametersByPath": "ssm:GetParametersByPath",
+    "DeleteParameter": "ssm:DeleteParameter",
     "GetMetricData": "cloudwatch:GetMetricData",
     "Invoke": "lambda:InvokeFunction",
 }

@@ -27,7 +27,7 @@ import cfn  # noqa: E402
 # What each function's code reads from its environment (aviary_aws::Resources, aviary_lifecycle::Settings and the
 # steps that call Settings::require); more may be set, these must be.
 REQUIRED_ENV = {
-    "provision": {"AVIARY_TABLE", "AVIARY_INSTANCE_PROFILE"},
+    "provision": {"AVIARY_TABLE", "AVIARY_INSTANCE_PROFILE", "AVIARY_MONITOR_INSTANCE_PROFILE"},
     "register-targets": {"AVIARY_TABLE"},
     "add-listener-rule": {"AVIARY_TABLE"},
     "check-health": {"AVIARY_TABLE"},
@@ -41,6 +41,7 @@ REQUIRED_ENV = {
 ENV_TARGETS = {
     "AVIARY_TABLE": "${DeploymentTable}",
     "AVIARY_INSTANCE_PROFILE": "${InstanceProfile}",
+    "AVIARY_MONITOR_INSTANCE_PROFILE": "${MonitorInstanceProfile}",
     "AVIARY_DEPLOY_STATE_MACHINE_ARN": "${DeployStateMachine}",
     "AVIARY_TEARDOWN_STATE_MACHINE_ARN": "${TeardownStateMachine}",
 }
@@ -50,6 +51,7 @@ API_ROUTES = {
     ("GET", "/deployments"),
     ("GET", "/deployments/{id}"),
     ("GET", "/deployments/{id}/events"),
+    ("GET", "/deployments/{id}/credentials"),
     ("PATCH", "/deployments/{id}/traffic"),
     ("DELETE", "/deployments/{id}"),
     ("POST", "/uploads"),
@@ -340,10 +342,10 @@ def check_api_and_schedule(tpl: dict) -> list[str]:
     for lid, lg in cfn.resources_of_type(tpl, "AWS::Logs::LogGroup").items():
         if "RetentionInDays" not in lg.get("Properties", {}):
             problems.append(f"{lid}: RetentionInDays is required")
-    # Instance profile for the instance role; outputs.
+    # One instance profile for baseline and canary, one for the monitor; outputs.
     profiles = cfn.resources_of_type(tpl, "AWS::IAM::InstanceProfile")
-    if len(profiles) != 1:
-        problems.append(f"expected exactly one instance profile, found {len(profiles)}")
+    if set(profiles) != {"InstanceProfile", "MonitorInstanceProfile"}:
+        problems.append(f"expected the instance profiles InstanceProfile and MonitorInstanceProfile, found {sorted(profiles)}")
     for o in sorted(REQUIRED_OUTPUTS - set(tpl.get("Outputs", {}))):
         problems.append(f"output {o} is missing")
     return problems

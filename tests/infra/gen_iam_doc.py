@@ -56,7 +56,7 @@ principles:
   deployment until you name a listener, and the policy then matches no listener either).
 - **Instances** are launched only with IMDSv2 required (`ec2:MetadataHttpTokens = required`), the
   stack's instance profile, Aviary's own security groups, subnets of `AllowedVpcId` and instance
-  types matching `AllowedInstanceTypes`; `iam:PassRole` is allowed only for the instance role and
+  types matching `AllowedInstanceTypes`; `iam:PassRole` is allowed only for the two instance roles and
   only to `ec2.amazonaws.com`.
 - **Data**: S3 only on the artifact bucket's `canaries/*` (plus `s3:ListBucket` on that bucket, so a
   missing file reads as 404 rather than 403); DynamoDB only on the deployment table and its indexes.
@@ -130,13 +130,19 @@ def generate(tpl: dict, table: dict) -> str:
     for plid, p in profiles.items():
         for r in cfn.as_list(p["Properties"].get("Roles")):
             rlid = cfn.ref_target(r)
+            key = rlid[0].lower() + rlid[1:]
+            used_by = "the monitor instance" if key == "monitorInstanceRole" else "baseline and canary instances"
+            writes = (
+                "read-only except for writing its own Grafana password (an SSM SecureString it cannot read back)"
+                if key == "monitorInstanceRole"
+                else "read-only: the exact artifact versions admission checked, nothing else"
+            )
             out.append(f"## Instance role ({rlid}, instance profile {plid})\n")
             out.append(
-                "Used by baseline, canary and monitor instances; read-only. With `EnableSessionManager=true` "
-                "(default) the AWS managed policy `AmazonSSMManagedInstanceCore` is attached too, for Session "
-                "Manager shells and port forwarding.\n"
+                f"Used by {used_by}; {writes}. With `EnableSessionManager=true` the AWS managed policy "
+                "`AmazonSSMManagedInstanceCore` is attached too, for Session Manager shells and port forwarding.\n"
             )
-            out.extend(role_table(res[rlid], table.get("instanceRole"), bucket))
+            out.extend(role_table(res[rlid], table.get(key), bucket))
             out.append("")
     out.append("## State machines\n")
     for slid, sm in cfn.resources_of_type(tpl, "AWS::Serverless::StateMachine").items():

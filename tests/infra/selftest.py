@@ -184,7 +184,11 @@ def sm_invokes_more(tpl, table):
 
 
 def instance_role_writes(tpl, table):
-    statement(tpl, "InstanceRole", "MonitorDiscovery")["Action"].append("ec2:TerminateInstances")
+    statement(tpl, "MonitorInstanceRole", "MonitorDiscovery")["Action"].append("ec2:TerminateInstances")
+
+
+def app_role_writes_secrets(tpl, table):
+    statement(tpl, "InstanceRole", "ReadCanaryArtifacts")["Action"] = ["s3:GetObject", "s3:GetObjectVersion", "ssm:PutParameter"]
 
 
 # (name, mutation, which check, substring the report must contain)
@@ -220,6 +224,9 @@ MUTATIONS = [
     ("a separate policy attached to a role", stray_policy, "iam", "attaches to it"),
     ("state machine may invoke a function it does not use", sm_invokes_more, "iam", "lambda:InvokeFunction on"),
     ("instance role not read-only", instance_role_writes, "iam", "is not read-only"),
+    ("app instances may write a secret", app_role_writes_secrets, "iam", "ssm:PutParameter only on"),
+    ("monitor may write any parameter", set_resource("MonitorInstanceRole", "StoreGrafanaPassword", "*"), "iam", "ssm:PutParameter only on"),
+    ("teardown may delete any parameter", set_resource("TeardownRole", "DeleteOwnSecrets", "*"), "iam", "only on the installation's secrets"),
     ("crate without a function", remove_function("AnalyzeFunction"), "template", "functions/analyze has no AWS::Serverless::Function"),
     ("function builds the wrong binary", wrong_binary, "template", "not a crate under functions/"),
     ("ASL placeholder not substituted", drop_substitution, "template", "${CheckHealthFunctionArn} in deploy.asl.json is not in DefinitionSubstitutions"),

@@ -73,10 +73,14 @@ fn check(records: &[Value]) -> (bool, String) {
 async fn exercise(api: &Api, rec: &mut Recorder) {
     api.put_artifacts("web").await;
     let spec = api.spec("web");
-    // POST /deployments: 201, 200 (retry), 400, 413.
+    // POST /deployments: 201, 200 (retry), 409 (the key with another spec), 400, 413.
     let created = rec.send("POST", "/deployments", Some(json!({"spec": spec, "idempotencyKey": "contract-1"}))).await;
     let id = created["id"].as_str().unwrap().to_string();
     rec.send("POST", "/deployments", Some(json!({"spec": spec, "idempotencyKey": "contract-1"}))).await;
+    let mut changed = spec.clone();
+    changed["trafficPercent"] = json!(7);
+    let reused = rec.send("POST", "/deployments", Some(json!({"spec": changed, "idempotencyKey": "contract-1"}))).await;
+    assert_eq!(reused["error"], "IdempotencyKeyReused", "{reused}");
     rec.send("POST", "/deployments", Some(json!({"spec": {"name": "Bad"}}))).await;
     rec.raw("POST", "/deployments", b"{\"spec\":").await;
     rec.send("POST", "/deployments", Some(json!({"spec": spec, "pad": "x".repeat(300 * 1024)}))).await;
@@ -95,6 +99,13 @@ async fn exercise(api: &Api, rec: &mut Recorder) {
     rec.send("GET", "/deployments/nothing-0123456789/events", None).await;
     rec.send("GET", "/environment", None).await;
     rec.send("GET", "/environment?x=1", None).await;
+
+    // Credentials: 404 until the monitor stored its password, then 200; 400.
+    rec.send("GET", &format!("/deployments/{id}/credentials"), None).await;
+    api.rt.store_monitor_password(&id, "contract-password").await.unwrap();
+    let login = rec.send("GET", &format!("/deployments/{id}/credentials"), None).await;
+    assert_eq!(login["password"], "contract-password", "{login}");
+    rec.send("GET", &format!("/deployments/{id}/credentials?x=1"), None).await;
 
     // Traffic: 200, 400, 404, 409, 413.
     rec.send("PATCH", &format!("/deployments/{id}/traffic"), Some(json!({"trafficPercent": 10, "stickiness": {"enabled": false, "durationSeconds": 0}}))).await;

@@ -45,6 +45,7 @@ async fn two_installations_on_one_emulator_never_touch_each_others_resources() {
         bucket: "aviary-b-artifacts".into(),
         queue: "aviary-b-artifact-events".into(),
         instance_profile: "aviary-b-instance".into(),
+        monitor_instance_profile: "aviary-b-monitor-instance".into(),
         installation: "aviary-b".into(),
     };
     let mut b = LocalRuntime::start(LocalOptions { endpoint: Some(a.rt.moto.url.clone()), names, time_scale: 0.002, ..Default::default() })

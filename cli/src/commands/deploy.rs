@@ -3,9 +3,9 @@
 //! anything is wrong, then deploys it one of two ways, and follows it until it takes traffic
 //! (ACTIVE, exit 0) or fails (exit 3):
 //!
-//! * through the API (default): the idempotency key is derived from the canary tarball's
-//!   sha256, so the deployment id is known before anything is sent; when it exists already, a
-//!   re-run just follows it. Otherwise the compose file and tarballs are uploaded through
+//! * through the API (default): the idempotency key is a digest of the spec and every file, so
+//!   the deployment id is known before anything is sent; when it exists already (the same spec
+//!   and files), a re-run just follows it, and any change is a new deployment. Otherwise the compose file and tarballs are uploaded through
 //!   presigned URLs (`POST /uploads`) under *content-addressed* names
 //!   (`canary-<sha256 prefix>.tar`, the canary tarball last) and `POST /deployments` starts
 //!   the deployment with a spec naming those files. `aviary.json` itself is not uploaded: the
@@ -94,10 +94,17 @@ impl CanaryDir {
     }
 }
 
-/// `sha256-<first 40 hex digits of the canary tarball's sha256>`: the same tarball gives the
-/// same key, so re-running `aviary deploy` returns the same deployment.
-pub fn idempotency_key(canary_sha256: &[u8; 32]) -> String {
-    format!("sha256-{}", &hex::encode(canary_sha256)[..40])
+/// `req-<40 hex digits>`: a digest of everything the deployment is made of — the spec as sent
+/// (parsed, so reformatting `aviary.json` changes nothing) and each artifact's sha256. Re-running
+/// `aviary deploy` on the same directory returns the same deployment; changing the spec (a new
+/// listener, other conditions) or any file is a new deployment, never the old one.
+pub fn idempotency_key(c: &CanaryDir) -> String {
+    let mut h = Sha256::new();
+    h.update(c.api_spec().to_string().as_bytes());
+    for f in c.artifacts() {
+        h.update(f.sha256);
+    }
+    format!("req-{}", &hex::encode(h.finalize())[..40])
 }
 
 struct Hashing<R> {
@@ -326,7 +333,7 @@ pub async fn run(args: DeployArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliE
         print!("{}", summary(&c));
     }
     let mut progress = Progress::new(!ctx.json && interactive());
-    let key = args.idempotency_key.clone().unwrap_or_else(|| idempotency_key(&c.canary.sha256));
+    let key = args.idempotency_key.clone().unwrap_or_else(|| idempotency_key(&c));
 
     let (client, id) = match &args.s3_bucket {
         Some(bucket) => {
@@ -367,7 +374,7 @@ pub async fn run(args: DeployArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliE
             let d = match existing {
                 Some(d) => {
                     if !ctx.json {
-                        progress.println(format!("deployment {} already exists for this canary tarball (idempotency key {key}): {}", d.id, d.status));
+                        progress.println(format!("deployment {} already exists for this spec and these files (idempotency key {key}): {}", d.id, d.status));
                     }
                     d
                 }
@@ -469,20 +476,31 @@ mod tests {
     }
 
     #[test]
-    fn key_is_derived_from_the_canary_tarball_only() {
+    fn key_changes_with_the_spec_or_any_file_and_not_with_formatting() {
         let a = tmp("key-a");
         let b = tmp("key-b");
         write_dir(&a, valid_spec());
-        let mut other = valid_spec();
-        other["trafficPercent"] = 10.into();
-        write_dir(&b, other);
+        write_dir(&b, valid_spec());
         let (ca, cb) = (load(&a).unwrap(), load(&b).unwrap());
         let expected: [u8; 32] = Sha256::digest(std::fs::read(a.join("canary.tar")).unwrap()).into();
         assert_eq!(ca.canary.sha256, expected);
-        assert_eq!(idempotency_key(&ca.canary.sha256), idempotency_key(&cb.canary.sha256));
-        assert_eq!(idempotency_key(&ca.canary.sha256), format!("sha256-{}", &hex::encode(expected)[..40]));
+        let key = idempotency_key(&ca);
+        assert_eq!(key, idempotency_key(&cb), "the same directory contents, the same key");
+        assert!(key.starts_with("req-") && key.len() == 44, "{key}");
+        // Reformatted, the same spec: the same key.
+        std::fs::write(b.join("aviary.json"), serde_json::to_string_pretty(&valid_spec()).unwrap()).unwrap();
+        assert_eq!(idempotency_key(&load(&b).unwrap()), key);
+        // Another share (same tarball): a new key, so a new deployment, never the old one.
+        let mut other = valid_spec();
+        other["trafficPercent"] = 10.into();
+        std::fs::write(b.join("aviary.json"), other.to_string()).unwrap();
+        assert_ne!(idempotency_key(&load(&b).unwrap()), key);
+        write_dir(&b, valid_spec());
         std::fs::write(b.join("canary.tar"), build_image(&BuildOptions::new(Layout::Oci, "app:1.2"))).unwrap();
-        assert_ne!(idempotency_key(&load(&b).unwrap().canary.sha256), idempotency_key(&ca.canary.sha256));
+        assert_ne!(idempotency_key(&load(&b).unwrap()), key);
+        write_dir(&b, valid_spec());
+        std::fs::write(b.join("compose.yml"), "services:\n  app:\n    image: ${AVIARY_IMAGE}\n    restart: always\n").unwrap();
+        assert_ne!(idempotency_key(&load(&b).unwrap()), key);
         let s = summary(&ca);
         assert!(s.contains("valid: web, 5% canary") && s.contains("app:1.1"), "{s}");
     }

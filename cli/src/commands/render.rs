@@ -28,7 +28,9 @@ pub struct Rendered {
 pub fn render_files(spec_bytes: &[u8], spec_path: &str, deployment_id: Option<&str>, region: &str, bucket: &str) -> Result<(String, Vec<Rendered>), CliError> {
     let spec = parse_and_validate(spec_bytes).map_err(|errors| CliError::InvalidSpec { path: spec_path.to_string(), errors })?;
     let id = deployment_id.map(str::to_string).unwrap_or_else(|| deployment_id_for_request(&spec.name, "render"));
-    let ctx = MonitorContext::new(&id, region);
+    // The stack's name is not known here; the preview names the parameter's place with STACK.
+    let ctx = MonitorContext::new(&id, region)
+        .with_password_parameter(aviary_core::secrets::parameter_name("STACK", &id, aviary_core::secrets::GRAFANA_PASSWORD));
     let mut out = Vec::new();
     if spec.monitoring.enabled {
         let monitor = render_monitor_user_data(&spec, &ctx)?;

@@ -49,13 +49,23 @@ pub fn list_table(items: &[Deployment], now: i64) -> String {
     t.render()
 }
 
-pub async fn status(id: String, api: ApiArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliError> {
+pub async fn status(id: String, credentials: bool, api: ApiArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliError> {
     let client = connect(&api.or(outer)).await?;
     let d = client.get(&id).await?;
+    let login = match credentials {
+        true => Some(client.credentials(&id).await?),
+        false => None,
+    };
     if ctx.json {
-        print_json(&d);
+        match &login {
+            Some(login) => print_json(&serde_json::json!({ "deployment": d, "grafana": login })),
+            None => print_json(&d),
+        }
     } else {
         print!("{}", status_text(&d.deployment, now_secs()));
+        if let Some(login) = &login {
+            print!("{}", credentials_text(login));
+        }
     }
     Ok(0)
 }
@@ -105,6 +115,15 @@ fn spec_lines(s: &DeploymentSpec, out: &mut Vec<(&'static str, String)>) {
 }
 
 /// The `aviary status` text.
+/// The Grafana login, after `aviary status --credentials`.
+pub fn credentials_text(login: &aviary_client::GrafanaLogin) -> String {
+    let mut kv = vec![("grafana user", login.username.clone()), ("grafana password", login.password.clone())];
+    if let Some(url) = &login.url {
+        kv.insert(0, ("grafana", url.clone()));
+    }
+    format!("\n{}", key_values(&kv))
+}
+
 pub fn status_text(d: &Deployment, now: i64) -> String {
     let mut kv: Vec<(&'static str, String)> = vec![("deployment", d.id.clone()), ("name", d.name.clone()), ("status", d.status.to_string())];
     if let Some(r) = &d.status_reason {

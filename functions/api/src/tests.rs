@@ -145,6 +145,17 @@ async fn a_valid_create_starts_the_workflow_once_per_key() {
     assert_eq!(w.cloud.log.count("StartExecution"), 1);
     assert_eq!(w.store.len(), 1);
 
+    // The same key with another spec: refused, naming the difference; never the old answer.
+    let mut changed = spec("web");
+    changed["trafficPercent"] = json!(10);
+    changed["conditions"] = json!({ "pathPatterns": ["/api/*"] });
+    let reused = call(&w, "POST", "/deployments", Some(json!({ "spec": changed, "idempotencyKey": "release-1" }))).await;
+    assert_eq!((reused.status, reused.error()), (StatusCode::CONFLICT, "IdempotencyKeyReused"), "{}", reused.body);
+    let message = reused.body["message"].as_str().unwrap();
+    assert!(message.contains("conditions, trafficPercent") && message.contains(&id), "{message}");
+    assert_eq!(w.cloud.log.count("StartExecution"), 1);
+    assert_eq!(w.store.len(), 1);
+
     let list = call(&w, "GET", "/deployments?status=PENDING", None).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 }
@@ -249,4 +260,34 @@ async fn the_first_uploader_claims_a_name() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let a = call(&w, "POST", "/uploads", Some(files)).await;
     assert_eq!((a.status, a.error()), (StatusCode::FORBIDDEN, "NotOwner"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn the_grafana_login_is_for_the_owner_only_and_404_until_stored() {
+    let w = World::new();
+    w.upload_artifacts("web");
+    let mut body = spec("web");
+    body["monitoring"] = json!({ "enabled": true });
+    let a = call(&w, "POST", "/deployments", Some(json!({ "spec": body, "idempotencyKey": "k1" }))).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let path = format!("/deployments/{id}/credentials");
+
+    let a = call(&w, "GET", &path, None).await;
+    assert_eq!((a.status, a.error()), (StatusCode::NOT_FOUND, "NotFound"), "{}", a.body);
+    assert!(a.body["message"].as_str().unwrap().contains("not stored its Grafana password yet"), "{}", a.body);
+
+    w.compute.put_secret(&id, aviary_core::secrets::GRAFANA_PASSWORD, "pw-1");
+    let a = send(&w, request_by("GET", &path, None, Some(MALLORY))).await;
+    assert_eq!((a.status, a.error()), (StatusCode::FORBIDDEN, "NotOwner"), "{}", a.body);
+    assert!(!a.body.to_string().contains("pw-1"));
+    let a = call(&w, "GET", &path, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body, json!({ "deploymentId": id, "username": "admin", "password": "pw-1" }));
+    assert_eq!(a.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+
+    let a = call(&w, "GET", "/deployments/nope-0123456789/credentials", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    let a = call(&w, "GET", &format!("{path}?x=1"), None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
 }

@@ -118,6 +118,8 @@ async fn handle_record(ports: &Ports, r: &S3EventRecord) -> Result<RecordOutcome
         AdmissionOutcome::Rejected(d) => ("rejected", d.status_reason.unwrap_or_default()),
         AdmissionOutcome::Invalid(e) => ("rejected", aviary_core::spec::describe_errors(&e)),
         AdmissionOutcome::NotOwner(e) => ("rejected", e.to_string()),
+        // Only API requests are compared with what their key admitted before.
+        AdmissionOutcome::KeyReused { existing, .. } => ("duplicate", format!("already {}", existing.status)),
     };
     Ok(RecordOutcome { key, deployment_id: Some(id), outcome: outcome.into(), detail })
 }

@@ -14,6 +14,7 @@ use aws_smithy_types::base64;
 
 use async_trait::async_trait;
 use aviary_core::ids::{TAG_DEPLOYMENT_ID, TAG_INSTALLATION, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, TAG_ROLE};
+use aviary_core::secrets;
 use aviary_core::StepError;
 use aviary_ports::{Compute, Ingress, InstanceInfo, LaunchRequest, SubnetInfo};
 
@@ -301,5 +302,65 @@ impl Compute for Ec2Compute {
             .and_then(|p| p.value())
             .map(str::to_string)
             .ok_or_else(|| StepError::Environment(format!("SSM parameter {parameter} has no value")))
+    }
+
+    fn installation(&self) -> &str {
+        &self.installation
+    }
+
+    async fn read_secret(&self, deployment_id: &str, secret: &str) -> Result<Option<String>, StepError> {
+        crate::require_installation(&self.installation)?;
+        let name = secrets::parameter_name(&self.installation, deployment_id, secret);
+        match self.ssm.get_parameter().name(&name).with_decryption(true).send().await {
+            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(aws_err("GetParameter")(e)),
+        }
+    }
+
+    async fn delete_secrets(&self, deployment_id: &str) -> Result<Vec<String>, StepError> {
+        crate::require_installation(&self.installation)?;
+        let mut deleted = Vec::new();
+        for secret in secrets::ALL {
+            // By name, not by listing: teardown needs no read access to the secrets.
+            let name = secrets::parameter_name(&self.installation, deployment_id, secret);
+            match self.ssm.delete_parameter().name(&name).send().await {
+                Ok(_) => deleted.push(name),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(aws_err("DeleteParameter")(e)),
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn aviary_secrets(&self) -> Result<Vec<(String, String)>, StepError> {
+        crate::require_installation(&self.installation)?;
+        let path = secrets::installation_path(&self.installation);
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            // Names only: the values stay encrypted (no decryption asked for).
+            let out = self
+                .ssm
+                .get_parameters_by_path()
+                .path(path.trim_end_matches('/'))
+                .recursive(true)
+                .with_decryption(false)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(aws_err("GetParametersByPath"))?;
+            for p in out.parameters() {
+                if let Some(name) = p.name() {
+                    if let Some(dep) = secrets::deployment_of(&self.installation, name) {
+                        found.push((name.to_string(), dep.to_string()));
+                    }
+                }
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(found),
+            }
+        }
     }
 }

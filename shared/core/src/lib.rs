@@ -3,7 +3,7 @@
 //! ([`traffic`]), the deployment record and its event log ([`model`]), the typed input/output
 //! of every workflow step ([`steps`]), ids and names ([`ids`]), time ([`clock`]), the
 //! installation's limits on what a deployment may do ([`guardrails`]), who may change a deployment
-//! ([`ownership`]) and the errors with
+//! ([`ownership`]), where a deployment's secrets live ([`secrets`]) and the errors with
 //! stable names the state machines match on ([`error`]).
 //!
 //! Owns: the vocabulary every other Aviary crate speaks. Must never import: an AWS SDK crate,
@@ -19,6 +19,7 @@ pub mod limits;
 pub mod lambda;
 pub mod model;
 pub mod ownership;
+pub mod secrets;
 pub mod spec;
 pub mod status;
 pub mod steps;

@@ -59,6 +59,10 @@ pub enum AdmissionOutcome {
     Started(Box<Deployment>),
     /// The same upload or request was admitted before.
     Duplicate(Box<Deployment>),
+    /// Not recorded (API mode): the request's idempotency key was used before with another
+    /// spec; `differs` names the spec fields that differ. A changed request is never answered
+    /// with the old deployment.
+    KeyReused { existing: Box<Deployment>, differs: Vec<String> },
     /// Recorded as REJECTED (S3 mode).
     Rejected(Box<Deployment>),
     /// Not recorded (API mode): the field errors to answer with.
@@ -73,6 +77,12 @@ pub async fn admit(ports: &Ports, req: AdmissionRequest) -> Result<AdmissionOutc
     if let Some(existing) = store.get(&req.id).await? {
         let stale = existing.status == Status::Pending && existing.execution_arn.is_none() && now - existing.updated_at > STALE_PENDING_SECS;
         if !stale {
+            if req.mode == RejectMode::Answer {
+                let differs = spec_differences(existing.spec.as_ref(), req.spec.as_ref().ok());
+                if !differs.is_empty() {
+                    return Ok(AdmissionOutcome::KeyReused { existing: Box::new(existing), differs });
+                }
+            }
             return Ok(AdmissionOutcome::Duplicate(Box::new(existing)));
         }
         return start(ports, existing).await;
@@ -195,6 +205,19 @@ async fn start(ports: &Ports, d: Deployment) -> Result<AdmissionOutcome, StepErr
     })?;
     crate::log(ports, &d.id, STEP, Outcome::Info, format!("deploy workflow started: {arn}")).await;
     Ok(AdmissionOutcome::Started(Box::new(d)))
+}
+
+/// The top-level spec fields in which two specs differ (as they serialise).
+fn spec_differences(before: Option<&DeploymentSpec>, now: Option<&DeploymentSpec>) -> Vec<String> {
+    let as_map = |s: Option<&DeploymentSpec>| match s.and_then(|s| serde_json::to_value(s).ok()) {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (as_map(before), as_map(now));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
 }
 
 /// Deployments not yet in a final state, against the installation's limit. (Two admissions

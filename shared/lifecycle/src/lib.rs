@@ -6,6 +6,7 @@
 //!   weight 0, later activate the share), [`health`]; and [`teardown`].
 //! - [`traffic`]: live changes of a running canary's share, conditions or stickiness.
 //! - [`destroy`]: destroy requests (API, CLI, cleanup).
+//! - [`credentials`]: the monitor's Grafana login, for the deployment's owner or an operator.
 //!
 //! Every step moves (or re-enters) its status with a compare-and-swap ([`Deployments`]),
 //! records what it created as soon as it exists, and appends a human-readable event.
@@ -17,6 +18,7 @@
 pub mod actor;
 pub mod admission;
 pub mod cleanup;
+pub mod credentials;
 pub mod deployments;
 pub mod destroy;
 pub mod health;

@@ -25,8 +25,11 @@ use crate::Deployments;
 /// What varies per installation and is not an adapter's business.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// Instance profile (name) for canary and monitor instances.
+    /// Instance profile (name) for baseline and canary instances: reads their artifacts only.
     pub instance_profile: String,
+    /// Instance profile (name) for the monitor: discovery, metrics, and writing its own
+    /// Grafana password under the deployment's secret path.
+    pub monitor_instance_profile: String,
     pub region: String,
     /// The installation's limits, or why they could not be read (then every admission and
     /// traffic change is refused with a configuration error: a typo must not lift a limit).
@@ -35,16 +38,23 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { instance_profile: String::new(), region: String::new(), guardrails: Ok(Guardrails::default()) }
+        Settings {
+            instance_profile: String::new(),
+            monitor_instance_profile: String::new(),
+            region: String::new(),
+            guardrails: Ok(Guardrails::default()),
+        }
     }
 }
 
 impl Settings {
-    /// `AVIARY_INSTANCE_PROFILE`, `AWS_REGION` (or `AWS_DEFAULT_REGION`) and the guardrails'
+    /// `AVIARY_INSTANCE_PROFILE`, `AVIARY_MONITOR_INSTANCE_PROFILE`, `AWS_REGION` (or
+    /// `AWS_DEFAULT_REGION`) and the guardrails'
     /// variables ([`aviary_core::guardrails::env`]).
     pub fn from_env() -> Settings {
         Settings {
             instance_profile: std::env::var("AVIARY_INSTANCE_PROFILE").unwrap_or_default(),
+            monitor_instance_profile: std::env::var("AVIARY_MONITOR_INSTANCE_PROFILE").unwrap_or_default(),
             region: std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).unwrap_or_default(),
             guardrails: Guardrails::from_lookup(|k| std::env::var(k).ok()),
         }
@@ -279,6 +289,18 @@ impl Compute for NotWired {
         not_wired("compute")
     }
     async fn resolve_image(&self, _: &str) -> Result<String, StepError> {
+        not_wired("compute")
+    }
+    fn installation(&self) -> &str {
+        ""
+    }
+    async fn read_secret(&self, _: &str, _: &str) -> Result<Option<String>, StepError> {
+        not_wired("compute")
+    }
+    async fn delete_secrets(&self, _: &str) -> Result<Vec<String>, StepError> {
+        not_wired("compute")
+    }
+    async fn aviary_secrets(&self) -> Result<Vec<(String, String)>, StepError> {
         not_wired("compute")
     }
 }

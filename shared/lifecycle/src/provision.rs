@@ -1,5 +1,6 @@
 //! `provision`: security groups and the baseline, canary (and monitor) instances.
 
+use aviary_core::secrets;
 use aviary_core::StepError;
 use aviary_core::model::{Deployment, Outcome, PinnedArtifact};
 use aviary_monitoring as monitoring;
@@ -49,6 +50,11 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
         None => ec2.resolve_image(spec.architecture().al2023_ssm_parameter()).await?,
     };
     let profile = Settings::require(&ports.settings.instance_profile, "AVIARY_INSTANCE_PROFILE")?.to_string();
+    // The monitor has its own role (it may write its Grafana password; the apps may not).
+    let monitor_profile = match spec.monitoring.enabled {
+        true => Some(Settings::require(&ports.settings.monitor_instance_profile, "AVIARY_MONITOR_INSTANCE_PROFILE")?.to_string()),
+        false => None,
+    };
     let bucket = Settings::require(&d.artifact_bucket, "artifact bucket")?.to_string();
 
     // Security groups: the app instances admit only the load balancer (and the monitor).
@@ -120,7 +126,8 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
     }
     let monitor = match &monitor_sg {
         Some(sg) => {
-            let user_data = monitoring::monitor_user_data(&spec, id, &ports.settings.region);
+            let password_parameter = secrets::parameter_name(ec2.installation(), id, secrets::GRAFANA_PASSWORD);
+            let user_data = monitoring::monitor_user_data(&spec, id, &ports.settings.region, &password_parameter);
             let inst = ec2
                 .ensure_instance(&LaunchRequest {
                     deployment_id: id.clone(),
@@ -130,7 +137,7 @@ async fn run(ports: &Ports, id: &String) -> Result<ProvisionOutput, StepError> {
                     instance_type: spec.monitoring.instance_type.clone(),
                     subnet_id: subnet.clone(),
                     security_group_id: sg.clone(),
-                    instance_profile: profile.clone(),
+                    instance_profile: monitor_profile.clone().unwrap_or_default(),
                     user_data,
                     // Grafana's CloudWatch data source runs in a container and reads the
                     // instance role's credentials; the monitor runs only images Aviary chose.

@@ -1,6 +1,6 @@
 //! `teardown`: removes the rule **first** (so no request can reach a group being dismantled),
-//! then deregisters and deletes the target groups, terminates the instances and deletes the
-//! security groups; marks the deployment DESTROYED (or FAILED after a failure).
+//! then deregisters and deletes the target groups, terminates the instances, deletes the
+//! security groups and the deployment's secrets; marks the deployment DESTROYED (or FAILED after a failure).
 //!
 //! Idempotent: resources are found by tag as well as from the record (a crash can happen
 //! between creating and recording), "not found" counts as done, and anything still in use
@@ -140,6 +140,12 @@ pub async fn remove_resources(ports: &Ports, id: &str, record: Option<&Deploymen
             log(ports, id, STEP, Outcome::Ok, format!("deleted security group {gid}")).await;
             removed.push(format!("security group {gid}"));
         }
+    }
+
+    // 5. Secrets (the monitor's Grafana password), by name under the deployment's path.
+    for name in ec2.delete_secrets(id).await? {
+        log(ports, id, STEP, Outcome::Ok, format!("deleted secret {name}")).await;
+        removed.push(format!("secret {name}"));
     }
     Ok(removed)
 }

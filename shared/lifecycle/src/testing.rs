@@ -63,7 +63,7 @@ impl World {
         let workflow = MemoryWorkflow::new(cloud.clone());
         let artifacts = MemoryArtifacts::new(bucket, cloud.clone());
         let clock = ManualClock::at_secs(NOW);
-        let settings = Settings { instance_profile: "aviary-instance".into(), region: "us-east-1".into(), ..Settings::default() }
+        let settings = Settings { instance_profile: "aviary-instance".into(), monitor_instance_profile: "aviary-monitor-instance".into(), region: "us-east-1".into(), ..Settings::default() }
             .with_guardrails(World::guardrails());
         let ports = Ports::new(settings)
             .with_store(Arc::new(store.clone()))
@@ -169,6 +169,8 @@ impl World {
         assert!(self.router.target_groups().iter().all(|(_, _, owner, _)| owner.as_deref() != Some(id)), "target groups left");
         assert!(self.compute.live_instances().iter().all(|(_, dep, _)| dep != id), "instances left");
         assert!(self.compute.security_groups().iter().all(|(_, dep, _)| dep != id), "security groups left");
+        let prefix = aviary_core::secrets::parameter_name(aviary_ports::Compute::installation(&self.compute), id, "");
+        assert!(self.compute.secret_names().iter().all(|n| !n.starts_with(&prefix)), "secrets left");
     }
 }
 

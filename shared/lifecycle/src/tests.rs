@@ -5,5 +5,6 @@ mod admission_tests;
 mod guardrail_tests;
 mod lifecycle_tests;
 mod ownership_tests;
+mod secrets_tests;
 mod teardown_tests;
 mod traffic_tests;

@@ -89,7 +89,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let mut ctx = MonitorContext::new(&deployment_id, &region);
+    let mut ctx = MonitorContext::new(&deployment_id, &region).with_password_parameter(aviary_core::secrets::parameter_name(
+        "aviary",
+        &deployment_id,
+        aviary_core::secrets::GRAFANA_PASSWORD,
+    ));
     ctx.scrape_interval_seconds = interval;
     if node.is_some() || app.is_some() {
         let targets = |p: Option<(String, String)>| match p {

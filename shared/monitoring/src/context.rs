@@ -15,6 +15,9 @@ pub struct MonitorContext {
     pub alb: AlbDimensions,
     /// Prometheus scrape interval (also Grafana's minimum step).
     pub scrape_interval_seconds: u32,
+    /// The SSM parameter the monitor writes its Grafana admin password to (a SecureString the
+    /// API hands to the deployment's owner); `None` keeps it on the instance only.
+    pub password_parameter: Option<String>,
 }
 
 /// Where Prometheus finds baseline and canary.
@@ -72,7 +75,14 @@ impl MonitorContext {
             targets: ScrapeTargets::Ec2Discovery,
             alb: AlbDimensions::ResolveAtBoot,
             scrape_interval_seconds: 15,
+            password_parameter: None,
         }
+    }
+
+    /// Where the monitor stores its Grafana password (see [`MonitorContext::password_parameter`]).
+    pub fn with_password_parameter(mut self, name: impl Into<String>) -> Self {
+        self.password_parameter = Some(name.into());
+        self
     }
 
     /// Checks everything the render embeds. Rendering escapes values regardless; this refuses

@@ -62,10 +62,11 @@ pub fn render_monitor_user_data(spec: &DeploymentSpec, ctx: &MonitorContext) -> 
 }
 
 /// The monitor's user data for a validated spec: EC2 discovery, target group dimensions
-/// resolved at boot. Infallible (the tests bound its size for the largest valid specs); use
-/// [`render_monitor_user_data`] to have inputs checked.
-pub fn monitor_user_data(spec: &DeploymentSpec, deployment_id: &str, region: &str) -> String {
-    let ctx = MonitorContext::new(deployment_id, region);
+/// resolved at boot, the Grafana password written to `password_parameter` in SSM. Infallible
+/// (the tests bound its size for the largest valid specs); use [`render_monitor_user_data`] to
+/// have inputs checked.
+pub fn monitor_user_data(spec: &DeploymentSpec, deployment_id: &str, region: &str, password_parameter: &str) -> String {
+    let ctx = MonitorContext::new(deployment_id, region).with_password_parameter(password_parameter);
     userdata::render_user_data(&ctx, &render_all(spec, &ctx))
 }
 
@@ -155,11 +156,15 @@ pub(crate) mod tests {
 
     #[test]
     fn user_data_fits_for_the_largest_valid_spec() {
-        let ctx = MonitorContext::new(format!("w{}-0123456789", "e".repeat(31)), "ap-southeast-2");
+        let id = format!("w{}-0123456789", "e".repeat(31));
+        // The longest installation name the template allows (a stack name is at most 128).
+        let parameter = aviary_core::secrets::parameter_name(&"i".repeat(128), &id, aviary_core::secrets::GRAFANA_PASSWORD);
+        let ctx = MonitorContext::new(id, "ap-southeast-2").with_password_parameter(&parameter);
         let s = largest_spec();
         let ud = render_monitor_user_data(&s, &ctx).unwrap();
         assert!(ud.len() < USER_DATA_LIMIT_BYTES, "{} bytes", ud.len());
-        assert_eq!(monitor_user_data(&s, &ctx.deployment_id, &ctx.region), ud);
+        assert_eq!(monitor_user_data(&s, &ctx.deployment_id, &ctx.region, &parameter), ud);
+        assert!(ud.contains(&format!("--name '{parameter}' --type SecureString")));
     }
 
     #[test]

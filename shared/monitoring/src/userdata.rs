@@ -58,15 +58,14 @@ unpack() {{
         r#"if [[ $WRITE_ONLY == 1 ]]; then exit 0; fi
 
 {install_docker}install_docker
-# Grafana's admin password: random per instance, never in user data. Read it over SSM with
-# sudo cat {MONITOR_ROOT}/{GRAFANA_PASSWORD_FILE}
+# Grafana's admin password: random per instance, never in user data.
 if [[ ! -s "$ROOT/{GRAFANA_PASSWORD_FILE}" ]]; then
   install -d -m 0700 "$ROOT/secrets"
   openssl rand -hex 24 >"$ROOT/{GRAFANA_PASSWORD_FILE}"
 fi
 chown {GRAFANA_UID}:0 "$ROOT/{GRAFANA_PASSWORD_FILE}"
 chmod 0400 "$ROOT/{GRAFANA_PASSWORD_FILE}"
-install -m 0644 "$ROOT/{UNIT_PATH}" /etc/systemd/system/{UNIT_NAME}
+{store_password}install -m 0644 "$ROOT/{UNIT_PATH}" /etc/systemd/system/{UNIT_NAME}
 
 compose() {{ docker compose -p {PROJECT} -f "$ROOT/compose.yml" "$@"; }}
 status=0
@@ -86,8 +85,35 @@ log "done (status $status)"
 exit "$status"
 "#,
         install_docker = install_docker(),
+        store_password = store_password(ctx),
     );
     s
+}
+
+/// Copies the Grafana password to its SSM SecureString (`aviary status --credentials` reads it
+/// through the API, for the deployment's owner or an operator). The value is passed as a
+/// `file://` argument, so it never appears in a process list. Best effort: without it, the
+/// password is still on the instance (Session Manager).
+fn store_password(ctx: &MonitorContext) -> String {
+    let Some(name) = &ctx.password_parameter else {
+        return format!("# Read the password over Session Manager: sudo cat {MONITOR_ROOT}/{GRAFANA_PASSWORD_FILE}\n");
+    };
+    format!(
+        r#"# ... and in SSM as a SecureString only the deployment's owner and operators get, through the API.
+stored=0
+for attempt in 1 2 3 4 5; do
+  if aws ssm put-parameter --region {region} --name {name} --type SecureString --overwrite \
+      --value "file://$ROOT/{GRAFANA_PASSWORD_FILE}" >/dev/null; then
+    stored=1
+    break
+  fi
+  sleep $((attempt * 5))
+done
+if [[ $stored == 1 ]]; then log "Grafana password stored in SSM"; else log "WARNING: could not store the Grafana password in SSM"; fi
+"#,
+        region = sh_quote(&ctx.region),
+        name = sh_quote(name),
+    )
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! Compute: the instances Aviary launches and their security groups, found by Aviary's tags
-//! so every operation is idempotent (a retried step finds what an earlier attempt created).
+//! Compute: the instances Aviary launches, their security groups and their secrets (the
+//! monitor's Grafana password, in SSM under the deployment's path: see
+//! [`aviary_core::secrets`]), found by Aviary's tags or path so every operation is idempotent
+//! (a retried step finds what an earlier attempt created).
 
 use async_trait::async_trait;
 use aviary_core::StepError;
@@ -69,4 +71,13 @@ pub trait Compute: Send + Sync {
     async fn resolve_image(&self, parameter: &str) -> Result<String, StepError>;
     /// The subnets among `ids` that exist (missing ones are left out, not an error).
     async fn subnets(&self, ids: &[String]) -> Result<Vec<SubnetInfo>, StepError>;
+    /// The installation this adapter acts for (its tags and its secrets' path).
+    fn installation(&self) -> &str;
+    /// One secret of a deployment, decrypted; `None` when it was never written (or is gone).
+    async fn read_secret(&self, deployment_id: &str, secret: &str) -> Result<Option<String>, StepError>;
+    /// Deletes every secret of the deployment ([`aviary_core::secrets::ALL`]); returns the
+    /// parameter names that existed. Already gone counts as done.
+    async fn delete_secrets(&self, deployment_id: &str) -> Result<Vec<String>, StepError>;
+    /// Every secret under this installation's path: (parameter name, deployment id).
+    async fn aviary_secrets(&self) -> Result<Vec<(String, String)>, StepError>;
 }

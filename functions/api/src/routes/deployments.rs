@@ -106,6 +106,14 @@ pub async fn create(
             let location = format!("/deployments/{}", d.id);
             Ok(Reply::ok(&DeploymentView::new(*d)).at(location))
         }
+        AdmissionOutcome::KeyReused { existing, differs } => Err(ApiError::Conflict {
+            name: "IdempotencyKeyReused",
+            message: format!(
+                "this idempotency key was used for deployment {} with another spec (it differs in: {}); use a new key for a new deployment",
+                existing.id,
+                differs.join(", ")
+            ),
+        }),
         AdmissionOutcome::Invalid(errors) => Err(in_spec(errors)),
         AdmissionOutcome::NotOwner(e) => Err(ApiError::NotOwner(e)),
         // Only the S3 path records rejections; in Answer mode this cannot happen, but if it

@@ -4,6 +4,7 @@
 //! not name on a known path a 405 listing the allowed ones (also for `HEAD`).
 
 mod analyses;
+mod credentials;
 mod deployments;
 mod destroy;
 mod environment;
@@ -24,12 +25,13 @@ type Handler = fn() -> MethodRouter<ApiState>;
 
 /// Every route, as declared in the SAM template and `api/openapi.yaml` (`tests/declared_routes.rs`
 /// checks the three agree).
-pub const ROUTES: [(&str, Handler); 10] = [
+pub const ROUTES: [(&str, Handler); 11] = [
     ("POST /deployments", || post(deployments::create)),
     ("GET /deployments", || get(deployments::list)),
     ("GET /deployments/{id}", || get(deployments::get)),
     ("DELETE /deployments/{id}", || delete(destroy::destroy)),
     ("GET /deployments/{id}/events", || get(events::list)),
+    ("GET /deployments/{id}/credentials", || get(credentials::get)),
     ("PATCH /deployments/{id}/traffic", || patch(traffic::change)),
     ("POST /uploads", || post(uploads::create)),
     ("GET /environment", || get(environment::get)),

@@ -1,6 +1,7 @@
 //! Everything in the account that carries Aviary's tags, found by tag (never by name): rules on
 //! every listener of every application load balancer, target groups, live instances and
-//! security groups, each with its deployment id. Also which target groups each rule and
+//! security groups, each with its deployment id; and the secrets under the installation's SSM
+//! path. Also which target groups each rule and
 //! listener default action forwards to, so an orphaned group some other rule still uses is
 //! left alone.
 
@@ -18,13 +19,15 @@ pub(crate) enum Kind {
     TargetGroup,
     Instance,
     SecurityGroup,
+    /// An SSM parameter under the installation's secret path (found by path, not tag).
+    Secret,
 }
 
 /// One resource carrying Aviary's tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tagged {
     pub kind: Kind,
-    /// ARN (rules, target groups) or id (instances, security groups).
+    /// ARN (rules, target groups), id (instances, security groups) or parameter name (secrets).
     pub id: String,
     pub deployment_id: String,
 }
@@ -37,6 +40,7 @@ impl Tagged {
             Kind::TargetGroup => "target group",
             Kind::Instance => "instance",
             Kind::SecurityGroup => "security group",
+            Kind::Secret => "secret",
         };
         format!("{kind} {}", self.id)
     }
@@ -79,6 +83,7 @@ pub(crate) async fn scan(ports: &Ports, report: &mut CleanupReport) -> Inventory
     add(Kind::TargetGroup, elb.aviary_target_groups().await, "target groups");
     add(Kind::Instance, ec2.aviary_instances().await, "instances");
     add(Kind::SecurityGroup, ec2.aviary_security_groups(None).await, "security groups");
+    add(Kind::Secret, ec2.aviary_secrets().await, "secrets");
     inv
 }
 

@@ -222,6 +222,11 @@ async fn still_there(ports: &Ports, id: &str) -> Result<HashSet<String>, StepErr
     for (g, dep) in ec2.aviary_security_groups(Some(id)).await? {
         left.insert(Tagged { kind: Kind::SecurityGroup, id: g, deployment_id: dep }.label());
     }
+    for (name, dep) in ec2.aviary_secrets().await? {
+        if dep == id {
+            left.insert(Tagged { kind: Kind::Secret, id: name, deployment_id: dep }.label());
+        }
+    }
     Ok(left)
 }
 

@@ -268,7 +268,8 @@ async fn orphans_are_removed_rule_first_and_untagged_resources_stay() {
     assert!(a.len() == 2 && a.iter().all(|a| a.kind == ActionKind::Orphan && a.done), "{report:?}");
     assert!(report.actions.iter().all(|a| a.deployment_id == "ghost-1"), "only the tagged resources: {report:?}");
     let m = w.cloud.log.cloud_mutations();
-    assert_eq!(m, vec!["DeleteRule".to_string(), "TerminateInstances".to_string()], "{m:?}");
+    // DeleteParameter: its secrets are deleted by name (none existed: already gone is done).
+    assert_eq!(m, vec!["DeleteRule".to_string(), "TerminateInstances".to_string(), "DeleteParameter".to_string()], "{m:?}");
     let rules = w.router.snapshot(SAMPLE_LISTENER);
     assert!(rules.iter().all(|r| r.rule_arn != orphan_rule));
     assert!(rules.iter().any(|r| r.rule_arn == user_rule), "the user's rule stays");

@@ -39,6 +39,8 @@ struct State {
     images: BTreeMap<String, String>,
     /// subnet id → vpc id.
     subnets: BTreeMap<String, String>,
+    /// SSM parameter name → value (the instances' secrets, every installation's).
+    secrets: BTreeMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -95,6 +97,15 @@ impl MemoryCompute {
     }
     pub fn ingress_of(&self, group_id: &str) -> Vec<Ingress> {
         self.state.lock().unwrap().groups.get(group_id).map(|g| g.ingress.clone()).unwrap_or_default()
+    }
+    /// Writes a secret of a deployment as its monitor does at boot (no logged call).
+    pub fn put_secret(&self, deployment_id: &str, secret: &str, value: &str) {
+        let name = aviary_core::secrets::parameter_name(&self.installation, deployment_id, secret);
+        self.state.lock().unwrap().secrets.insert(name, value.into());
+    }
+    /// Every secret's parameter name, of every installation.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.state.lock().unwrap().secrets.keys().cloned().collect()
     }
     /// Creates an instance or group as if someone else (or another installation) had.
     pub fn insert_foreign_instance(&self, instance_id: &str, deployment_id: &str) {
@@ -239,4 +250,34 @@ impl Compute for MemoryCompute {
             .ok_or_else(|| StepError::aws("GetParameter", false, format!("ParameterNotFound: {parameter}")))
     }
 
+    fn installation(&self) -> &str {
+        &self.installation
+    }
+
+    async fn read_secret(&self, deployment_id: &str, secret: &str) -> Result<Option<String>, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "GetParameter")?;
+        let name = aviary_core::secrets::parameter_name(&self.installation, deployment_id, secret);
+        Ok(self.state.lock().unwrap().secrets.get(&name).cloned())
+    }
+
+    async fn delete_secrets(&self, deployment_id: &str) -> Result<Vec<String>, StepError> {
+        let mut deleted = Vec::new();
+        for secret in aviary_core::secrets::ALL {
+            self.cloud.faults.check(&self.cloud.log, "DeleteParameter")?;
+            let name = aviary_core::secrets::parameter_name(&self.installation, deployment_id, secret);
+            if self.state.lock().unwrap().secrets.remove(&name).is_some() {
+                deleted.push(name);
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn aviary_secrets(&self) -> Result<Vec<(String, String)>, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "GetParametersByPath")?;
+        let s = self.state.lock().unwrap();
+        Ok(s.secrets
+            .keys()
+            .filter_map(|name| Some((name.clone(), aviary_core::secrets::deployment_of(&self.installation, name)?.to_string())))
+            .collect())
+    }
 }

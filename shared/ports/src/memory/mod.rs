@@ -39,6 +39,7 @@ pub const MUTATING: &[&str] = &[
     "RunInstances",
     "TerminateInstances",
     "DeleteSecurityGroup",
+    "DeleteParameter",
     "StartExecution",
     "PutObject",
 ];
