@@ -346,10 +346,28 @@ pub struct LocalUpArgs {
     pub allow_listeners: Vec<String>,
 }
 
-/// Where `aviary local up` records the running stack by default.
+/// The state file's place under a directory.
+#[cfg(feature = "local")]
+pub const STATE_FILE: &str = ".aviary/local/state.json";
+
+/// Where `aviary local up` records the running stack by default: under the current directory
+/// (never a path baked into the binary).
 #[cfg(feature = "local")]
 pub fn default_state_file() -> PathBuf {
-    aviary_local::moto::project_root().join(".aviary/local/state.json")
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")).join(STATE_FILE)
+}
+
+/// The state file other `local` commands read by default: the nearest one from the current
+/// directory up (as git finds `.git`), else the current directory's.
+#[cfg(feature = "local")]
+pub fn find_state_file() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    nearest_state_file(&cwd)
+}
+
+#[cfg(feature = "local")]
+fn nearest_state_file(start: &std::path::Path) -> PathBuf {
+    start.ancestors().map(|d| d.join(STATE_FILE)).find(|f| f.is_file()).unwrap_or_else(|| start.join(STATE_FILE))
 }
 
 #[cfg(test)]
@@ -382,6 +400,20 @@ mod tests {
         assert!(Cli::try_parse_from(["aviary", "--no-sign", "--sign", "ls"]).is_err());
         let c = parse(&["status", "web-1", "--credentials"]);
         assert!(matches!(c.command, Command::Status { credentials: true, .. }));
+    }
+
+    #[cfg(feature = "local")]
+    #[test]
+    fn the_state_file_is_found_from_the_current_directory_up() {
+        let root = std::env::temp_dir().join(format!("aviary-state-{}", std::process::id()));
+        let deep = root.join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(nearest_state_file(&deep), deep.join(STATE_FILE), "none yet: the current directory's");
+        std::fs::create_dir_all(root.join(".aviary/local")).unwrap();
+        std::fs::write(root.join(STATE_FILE), "{}").unwrap();
+        assert_eq!(nearest_state_file(&deep), root.join(STATE_FILE));
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(default_state_file(), std::env::current_dir().unwrap().join(STATE_FILE));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::Duration;
 use aviary_local::runtime::{LocalOptions, LocalRuntime};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{default_state_file, LocalUpArgs};
+use crate::cli::{default_state_file, find_state_file, LocalUpArgs};
 use crate::commands::Ctx;
 use crate::error::CliError;
 use crate::output::{key_values, print_json, Table};
@@ -288,7 +288,7 @@ pub fn up_banner(s: &LocalState, state_file: &std::path::Path, cleanup_every: u6
 }
 
 pub async fn cleanup(dry_run: bool, state_file: Option<PathBuf>, ctx: Ctx) -> Result<u8, CliError> {
-    let path = state_file.unwrap_or_else(default_state_file);
+    let path = state_file.unwrap_or_else(find_state_file);
     let bytes = std::fs::read(&path)
         .map_err(|e| CliError::Usage(format!("cannot read {} ({e}): is `aviary local up` running?", path.display())))?;
     let state: LocalState = serde_json::from_slice(&bytes).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;

@@ -506,7 +506,18 @@ fn validate_health_check(h: &HealthCheck, err: &mut impl FnMut(&str, String)) {
     if !(2..=120).contains(&h.timeout_seconds) {
         err("healthCheck.timeoutSeconds", format!("must be 2-120, got {}", h.timeout_seconds));
     } else if h.timeout_seconds >= h.interval_seconds {
-        err("healthCheck.timeoutSeconds", "must be shorter than intervalSeconds".into());
+        // Say both values and the defaults: the user may have set only one of them.
+        err(
+            "healthCheck.timeoutSeconds",
+            format!(
+                "{}s must be shorter than intervalSeconds, which is {}s (defaults: timeoutSeconds {}, intervalSeconds {}); \
+                 lower timeoutSeconds or raise intervalSeconds",
+                h.timeout_seconds,
+                h.interval_seconds,
+                default_timeout(),
+                default_interval()
+            ),
+        );
     }
     if !(2..=10).contains(&h.healthy_threshold) {
         err("healthCheck.healthyThreshold", format!("must be 2-10, got {}", h.healthy_threshold));
@@ -716,6 +727,16 @@ pub(crate) mod tests {
         ] {
             assert!(f.contains(&want.to_string()), "missing {want} in {f:?}");
         }
+    }
+
+    #[test]
+    fn a_timeout_not_below_the_interval_names_both_values_and_the_defaults() {
+        let mut s = sample();
+        s.health_check.interval_seconds = 5;
+        let errors = s.validate();
+        let e = errors.iter().find(|e| e.field == "healthCheck.timeoutSeconds").expect("refused");
+        assert!(e.message.contains("5s must be shorter than intervalSeconds, which is 5s"), "{}", e.message);
+        assert!(e.message.contains("defaults: timeoutSeconds 5, intervalSeconds 10"), "{}", e.message);
     }
 
     #[test]
