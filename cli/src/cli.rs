@@ -223,26 +223,66 @@ pub struct TrafficArgs {
     /// The canary's new share in percent (0.1–50; the baseline gets the same).
     #[arg(long, value_name = "N")]
     pub percent: Option<f64>,
-    /// Path pattern condition (repeatable). Any condition flag replaces all conditions.
+    /// Add a path pattern to the rule's conditions (repeatable; values of one kind are OR-ed).
+    #[arg(long = "add-path", value_name = "P")]
+    pub add_paths: Vec<String>,
+    /// Remove a path pattern from the rule's conditions (repeatable).
+    #[arg(long = "remove-path", value_name = "P")]
+    pub remove_paths: Vec<String>,
+    /// Add an HTTP method condition value (repeatable).
+    #[arg(long = "add-method", value_name = "M")]
+    pub add_methods: Vec<String>,
+    /// Remove an HTTP method condition value (repeatable).
+    #[arg(long = "remove-method", value_name = "M")]
+    pub remove_methods: Vec<String>,
+    /// Add an HTTP header condition value NAME=VALUE (repeatable).
+    #[arg(long = "add-header", value_name = "K=V", value_parser = parse_key_value)]
+    pub add_headers: Vec<(String, String)>,
+    /// Remove a header condition value NAME=VALUE, or NAME alone for the whole header (repeatable).
+    #[arg(long = "remove-header", value_name = "K[=V]")]
+    pub remove_headers: Vec<String>,
+    /// Add a host header condition value (repeatable).
+    #[arg(long = "add-host", value_name = "H")]
+    pub add_hosts: Vec<String>,
+    /// Remove a host header condition value (repeatable).
+    #[arg(long = "remove-host", value_name = "H")]
+    pub remove_hosts: Vec<String>,
+    /// Add a source IP condition in CIDR notation (repeatable).
+    #[arg(long = "add-source-ip", value_name = "CIDR")]
+    pub add_source_ips: Vec<String>,
+    /// Remove a source IP condition (repeatable).
+    #[arg(long = "remove-source-ip", value_name = "CIDR")]
+    pub remove_source_ips: Vec<String>,
+    /// Add a query string condition KEY=VALUE, or VALUE alone for any key (repeatable).
+    #[arg(long = "add-query", value_name = "K=V")]
+    pub add_queries: Vec<String>,
+    /// Remove a query string condition, written as it was added (repeatable).
+    #[arg(long = "remove-query", value_name = "K=V")]
+    pub remove_queries: Vec<String>,
+    /// Replace all of the rule's conditions with the --path/--method/--header/--host/--source-ip/
+    /// --query values given (none given: the rule matches all traffic reaching it).
+    #[arg(long, conflicts_with_all = ["add_paths", "remove_paths", "add_methods", "remove_methods", "add_headers", "remove_headers", "add_hosts", "remove_hosts", "add_source_ips", "remove_source_ips", "add_queries", "remove_queries"])]
+    pub replace_conditions: bool,
+    /// With --replace-conditions: a path pattern of the new conditions (repeatable).
     #[arg(long = "path", value_name = "P")]
     pub paths: Vec<String>,
-    /// HTTP method condition (repeatable).
+    /// With --replace-conditions: an HTTP method of the new conditions (repeatable).
     #[arg(long = "method", value_name = "M")]
     pub methods: Vec<String>,
-    /// HTTP header condition NAME=VALUE (repeatable; values of one name are OR-ed).
+    /// With --replace-conditions: a header NAME=VALUE of the new conditions (repeatable).
     #[arg(long = "header", value_name = "K=V", value_parser = parse_key_value)]
     pub headers: Vec<(String, String)>,
-    /// Host header condition (repeatable).
+    /// With --replace-conditions: a host header of the new conditions (repeatable).
     #[arg(long = "host", value_name = "H")]
     pub hosts: Vec<String>,
-    /// Source IP condition in CIDR notation (repeatable).
+    /// With --replace-conditions: a source IP CIDR of the new conditions (repeatable).
     #[arg(long = "source-ip", value_name = "CIDR")]
     pub source_ips: Vec<String>,
-    /// Query string condition KEY=VALUE, or VALUE alone to match any key (repeatable).
+    /// With --replace-conditions: a query string KEY=VALUE (or VALUE) of the new conditions.
     #[arg(long = "query", value_name = "K=V")]
     pub queries: Vec<String>,
-    /// Remove every condition (the rule then matches all traffic reaching it).
-    #[arg(long, conflicts_with_all = ["paths", "methods", "headers", "hosts", "source_ips", "queries"])]
+    /// Remove every condition (the same as --replace-conditions with no values).
+    #[arg(long, conflicts_with_all = ["paths", "methods", "headers", "hosts", "source_ips", "queries", "replace_conditions"])]
     pub clear_conditions: bool,
     /// Turn sticky sessions on with this duration in seconds.
     #[arg(long, value_name = "SECONDS", conflicts_with = "no_sticky")]
@@ -250,6 +290,10 @@ pub struct TrafficArgs {
     /// Turn sticky sessions off.
     #[arg(long)]
     pub no_sticky: bool,
+    /// Apply a change that widens the canary's traffic without asking (scripts; without a
+    /// terminal such a change is refused unless this is given).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[command(flatten)]
     pub api: ApiArgs,
 }

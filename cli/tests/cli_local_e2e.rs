@@ -131,6 +131,26 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let env = ok(aviary(&endpoint, &["env"]), "env");
     assert!(env.contains("prod-alb") && env.contains(&listener), "{env}");
 
+    // A listener the installation cannot see is refused before anything is uploaded.
+    let typo = dir.join("typo");
+    std::fs::create_dir_all(&typo).unwrap();
+    for f in ["compose.yml", "baseline.tar", "canary.tar"] {
+        std::fs::copy(Path::new(&sample).join(f), typo.join(f)).unwrap();
+    }
+    let mut spec: serde_json::Value = serde_json::from_slice(&std::fs::read(Path::new(&sample).join("aviary.json")).unwrap()).unwrap();
+    let mut wrong = listener.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    spec["listenerArn"] = wrong.into();
+    std::fs::write(typo.join("aviary.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
+    let o = aviary(&endpoint, &["deploy", typo.to_str().unwrap(), "--poll-ms", "100", "--timeout", "10"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(text.contains("not a listener this installation can see") && text.contains("aviary env") && text.contains(&listener), "{text}");
+    assert_eq!(text.lines().filter(|l| !l.trim().is_empty()).count(), 1, "one line: {text}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("uploading"), "{o:?}");
+    assert_eq!(json(aviary(&endpoint, &["--json", "ls"]), "ls").as_array().unwrap().len(), 0);
+
     // Deploy through the API: uploads, POST /deployments, followed until ACTIVE.
     let out = ok(aviary(&endpoint, &["deploy", &sample, "--poll-ms", "100", "--timeout", "60"]), "deploy");
     assert!(out.contains("is ACTIVE"), "{out}");
@@ -154,7 +174,23 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert!(ndjson.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["step"].is_string())));
 
     // Live traffic control: the ALB rule itself changes.
-    let changed = json(aviary(&endpoint, &["--json", "traffic", &id, "--percent", "10", "--path", "/api/*", "--sticky", "120"]), "traffic");
+    // A change that sends the canary more traffic needs --yes without a terminal; nothing
+    // changes without it, and a plain condition flag must say it replaces the conditions.
+    let refused = aviary(&endpoint, &["traffic", &id, "--percent", "10"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(text.contains("share grows from 5% to 10%") && text.contains("--yes") && text.contains("nothing changed"), "{text}");
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("5% → 10%"), "before → after shown: {refused:?}");
+    assert_eq!(canary_share(&rt.block_on(rules(&emulator, &listener))), Some(5.0));
+    let replaced = aviary(&endpoint, &["traffic", &id, "--path", "/api/*", "--yes"]);
+    assert_eq!(replaced.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&replaced.stderr).contains("--replace-conditions"), "{replaced:?}");
+    let missing = aviary(&endpoint, &["traffic", &id, "--remove-path", "/nowhere/*"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no path condition '/nowhere/*'"), "{missing:?}");
+    let o = aviary(&endpoint, &["--json", "traffic", &id, "--percent", "10", "--add-path", "/api/*", "--sticky", "120", "--yes"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("share       5% → 10%"), "the plan goes to stderr beside --json: {o:?}");
+    let changed = json(o, "traffic");
     assert_eq!(changed["traffic"]["canaryPercent"], 10.0, "{changed}");
     let during = rt.block_on(rules(&emulator, &listener));
     assert_eq!(canary_share(&during), Some(10.0));

@@ -42,8 +42,9 @@ pub struct ApiServer {
 /// What the API runs against locally: the runtime's ports and artifact bucket, and analyses
 /// on the emulator's table and CloudWatch.
 pub fn state(rt: &LocalRuntime) -> api::ApiState {
-    let analysis = api::state::aws_analysis(rt.ports.clone(), &rt.config, &rt.names.table);
-    api::ApiState::new(rt.ports.clone(), api::Presigner::new(&rt.artifacts)).with_analysis(analysis)
+    let ports = rt.invoker.ports_for("api");
+    let analysis = api::state::aws_analysis(ports.clone(), &rt.config, &rt.names.table);
+    api::ApiState::new(ports, api::Presigner::new(&rt.artifacts)).with_analysis(analysis)
 }
 
 /// Loopback `Host` only; a changing request from another site's page refused.

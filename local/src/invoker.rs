@@ -67,18 +67,35 @@ struct Stats {
 
 pub struct LocalInvoker {
     ports: std::sync::RwLock<Ports>,
+    /// Functions that run with their own credentials: their adapters, rebuilt on those.
+    own: std::sync::RwLock<HashMap<String, Ports>>,
     faults: Mutex<Vec<Fault>>,
     stats: Mutex<Stats>,
 }
 
 impl LocalInvoker {
     pub fn new(ports: Ports) -> Arc<LocalInvoker> {
-        Arc::new(LocalInvoker { ports: std::sync::RwLock::new(ports), faults: Mutex::new(Vec::new()), stats: Mutex::new(Stats::default()) })
+        Arc::new(LocalInvoker { ports: std::sync::RwLock::new(ports), own: Default::default(), faults: Mutex::new(Vec::new()), stats: Mutex::new(Stats::default()) })
     }
 
     /// Replaces the handlers' ports (tests swap the health source or the clock).
     pub fn set_ports(&self, ports: Ports) {
         *self.ports.write().expect("ports lock") = ports;
+    }
+
+    /// Makes `function` run on `adapters` (the same ports on its own credentials); the
+    /// settings and the clock stay those of [`LocalInvoker::set_ports`].
+    pub fn set_function_adapters(&self, function: &str, adapters: Ports) {
+        self.own.write().expect("own lock").insert(function.to_string(), adapters);
+    }
+
+    /// The ports `function` runs with: its own adapters if it has them, else the shared ones.
+    pub fn ports_for(&self, function: &str) -> Ports {
+        let base = self.ports.read().expect("ports lock").clone();
+        match self.own.read().expect("own lock").get(function) {
+            Some(a) => Ports { settings: base.settings, clock: base.clock, ..a.clone() },
+            None => base,
+        }
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -108,7 +125,7 @@ impl LocalInvoker {
     }
 
     async fn call(&self, function: &str, input: Value) -> Result<Value, TaskFailure> {
-        let ports = &self.ports.read().expect("ports lock").clone();
+        let ports = &self.ports_for(function);
         match function {
             "provision" => run(input, |e| provision::handler(ports, e)).await,
             "register-targets" => run(input, |e| register_targets::handler(ports, e)).await,

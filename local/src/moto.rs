@@ -29,12 +29,19 @@ pub struct Moto {
 impl Moto {
     /// Starts moto_server from `<root>/.venv` on a free port and waits until it answers.
     pub async fn start(project_root: &Path) -> Result<Moto, MotoError> {
-        let bin = project_root.join(".venv/bin/moto_server");
-        if !bin.exists() {
+        Moto::start_program(project_root, &project_root.join(".venv/bin/moto_server"), &[]).await
+    }
+
+    /// Starts `program` (moto_server or a wrapper of it, run with `args` and then moto's
+    /// `-H 127.0.0.1 -p <port>`) and waits until it answers.
+    pub async fn start_program(project_root: &Path, program: &Path, args: &[&str]) -> Result<Moto, MotoError> {
+        let bin = program.to_path_buf();
+        if !bin.exists() || !project_root.join(".venv").exists() {
             return Err(MotoError::NotInstalled(bin));
         }
         let port = free_port().map_err(MotoError::NoPort)?;
         let child = Command::new(&bin)
+            .args(args)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

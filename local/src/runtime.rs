@@ -125,6 +125,29 @@ impl LocalRuntime {
         self.set_settings(settings);
     }
 
+    /// These ports, with every cloud adapter rebuilt on the given access key (on an emulator
+    /// that enforces IAM, calls through them have exactly that user's permissions).
+    pub async fn ports_as(&self, access_key_id: &str, secret_access_key: &str) -> Ports {
+        let config = stack::sdk_config_as(&self.moto.url, access_key_id, secret_access_key).await;
+        stack::rebind(self.ports.clone(), &config, &self.sfn.url, &self.names)
+    }
+
+    /// Runs `function` (a workflow step, `s3-trigger` or `api`) on its own access key.
+    pub async fn run_function_as(&self, function: &str, access_key_id: &str, secret_access_key: &str) {
+        let ports = self.ports_as(access_key_id, secret_access_key).await;
+        self.invoker.set_function_adapters(function, ports);
+    }
+
+    /// Uses the given access key for everything that is not a function: the pump's queue,
+    /// uploads, and what callers inspect through [`LocalRuntime::ports`].
+    pub async fn act_as(&mut self, access_key_id: &str, secret_access_key: &str) {
+        self.config = stack::sdk_config_as(&self.moto.url, access_key_id, secret_access_key).await;
+        self.sqs = aws_sdk_sqs::Client::new(&self.config);
+        self.artifacts = stack::artifacts(&self.config, &self.names);
+        self.ports = stack::rebind(self.ports.clone(), &self.config, &self.sfn.url, &self.names);
+        self.invoker.set_ports(self.ports.clone());
+    }
+
     /// Replaces the handlers' settings (guardrails included).
     pub fn set_settings(&mut self, settings: aviary_lifecycle::Settings) {
         self.ports.settings = settings;
@@ -155,7 +178,7 @@ impl LocalRuntime {
     /// Delivers pending S3 notifications to `s3-trigger` (one receive round).
     pub async fn pump(&self, wait: Duration) -> Result<Vec<s3_trigger::RecordOutcome>, LocalError> {
         let queues = crate::pump::Queues { events: &self.queue_url, dead_letters: &self.dead_letter_url };
-        let (outcomes, time) = crate::pump::pump_once(&self.ports, &self.sqs, queues, wait).await?;
+        let (outcomes, time) = crate::pump::pump_once(&self.invoker.ports_for("s3-trigger"), &self.sqs, queues, wait).await?;
         if !outcomes.is_empty() {
             self.invoker.record("s3-trigger", outcomes.len() as u32, time);
         }

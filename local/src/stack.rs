@@ -65,7 +65,13 @@ impl Default for StackNames {
 
 /// SDK configuration for an emulator endpoint with dummy credentials.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "aviary-local");
+    sdk_config_as(endpoint, "testing", "testing").await
+}
+
+/// SDK configuration for an emulator endpoint with the given access key (an emulator that
+/// enforces IAM knows which user, and so which policy, signed each request).
+pub async fn sdk_config_as(endpoint: &str, access_key_id: &str, secret_access_key: &str) -> SdkConfig {
+    let creds = aws_sdk_s3::config::Credentials::new(access_key_id, secret_access_key, None, None, "aviary-local");
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(aviary_aws::https_client())
         .region(Region::new(LOCAL_REGION))
@@ -102,11 +108,21 @@ pub fn handler_ports(
         ..Settings::default()
     }
         .with_guardrails(guardrails);
+    let ports = rebind(Ports::new(settings), config, sfn_url, names);
+    match health {
+        Some(h) => ports.with_health(h),
+        None => ports,
+    }
+}
+
+/// `ports` with every cloud adapter rebuilt on `config` (other credentials), keeping the
+/// settings and the clock. Target health comes from the load balancer again.
+pub fn rebind(ports: Ports, config: &SdkConfig, sfn_url: &str, names: &StackNames) -> Ports {
     let sfn = aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(config).endpoint_url(sfn_url).build());
-    Ports::new(settings)
+    ports
         .with_store(Arc::new(DynamoStore::from_conf(config, &names.table)))
         .with_router(Arc::new(AlbRouter::from_conf(config, &names.installation)))
-        .with_health(health.unwrap_or_else(|| Arc::new(AlbTargetHealth::from_conf(config))))
+        .with_health(Arc::new(AlbTargetHealth::from_conf(config)))
         .with_compute(Arc::new(Ec2Compute::from_conf(config, &names.installation)))
         .with_workflow(Arc::new(SfnWorkflow::new(sfn, &state_machine_arn("deploy"), &state_machine_arn("teardown"))))
         .with_artifacts(Arc::new(artifacts(config, names)))

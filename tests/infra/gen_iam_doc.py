@@ -63,6 +63,17 @@ principles:
 - `"*"` appears only for actions that have no resource-level permissions (Describe calls,
   CloudWatch metric reads, Step Functions log delivery).
 
+**How this is tested.** Offline, `tests/infra/check_iam.py` compares every role with the table and
+requires every tag, IMDS, profile and listener condition (its self-test injects 60 mistakes and
+expects each to be caught). On the emulator, `tests/tests/iam_policies.rs` runs the lifecycle
+(upload → admission → deploy → traffic change and reads through the API → cleanup of an orphan →
+DELETE → teardown) with moto enforcing IAM and each function signing with its own user, whose policy
+is its role's as this template renders it (`tests/infra/moto_iam.py`); a second test takes
+`CreateRule` away from add-listener-rule and sees the deployment fail with `AccessDenied` and leave
+nothing. What moto can check: the actions of every service, and S3 resource ARNs (bucket and key).
+What it cannot: other services' resource ARNs (moto evaluates them as `*`) and every `Condition`
+(moto has no request context for identity policies) — those stay covered by the offline check only.
+
 Names below: `NAME` is the InstallationName parameter, `REGION`/`ACCOUNT` the stack's, `BUCKET`
 the artifact bucket `NAME-artifacts-ACCOUNT-REGION`.
 """

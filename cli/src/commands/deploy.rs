@@ -151,6 +151,20 @@ pub fn load(dir: &Path) -> Result<CanaryDir, CliError> {
     let spec = parse_and_validate(&spec_bytes).map_err(|errors| CliError::InvalidSpec { path: spec_path.display().to_string(), errors })?;
     let spec_json: serde_json::Value = serde_json::from_slice(&spec_bytes).map_err(|e| CliError::Usage(e.to_string()))?;
     let spec_file = LocalFile { name: SPEC_FILE.into(), path: spec_path, len: spec_bytes.len() as u64, sha256: Sha256::digest(&spec_bytes).into() };
+    // Every missing file at once, not one per run.
+    let a = &spec.artifacts;
+    let missing: Vec<&str> = [&a.compose_file, &a.baseline_tarball, &a.canary_tarball]
+        .into_iter()
+        .filter(|n| !dir.join(n.as_str()).is_file())
+        .map(|n| n.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} is missing {} (named in the spec's artifacts; the defaults are compose.yml, baseline.tar and canary.tar)",
+            dir.display(),
+            missing.join(", ")
+        )));
+    }
     let compose = plain_file(dir, &spec.artifacts.compose_file)?;
     let (baseline, baseline_image) = check_tarball(dir, &spec.artifacts.baseline_tarball)?;
     let (canary, canary_image) = check_tarball(dir, &spec.artifacts.canary_tarball)?;
@@ -365,6 +379,7 @@ pub async fn run(args: DeployArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliE
         }
         None => {
             let client = connect(&api).await?;
+            check_listener(&client, &c.spec.listener_arn).await?;
             let id = deployment_id_for_request(&c.spec.name, &key);
             let existing = match client.get(&id).await {
                 Ok(d) => Some(d),
@@ -423,6 +438,31 @@ pub async fn run(args: DeployArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliE
     let d = follow.until(&mut EventCursor::default(), &progress, |d| d.status == Status::Active || d.status.is_final()).await?;
     progress.finish();
     finish(d, ctx)
+}
+
+/// Refuses before any upload when the installation cannot see the spec's listener (a typo,
+/// another region or account), naming the listeners it can see.
+async fn check_listener(client: &Client, listener_arn: &str) -> Result<(), CliError> {
+    let env = client.environment().await?;
+    let known = listener_arns(&env);
+    if known.iter().any(|l| l == listener_arn) {
+        return Ok(());
+    }
+    let seen = if known.is_empty() { "it sees no listeners".to_string() } else { format!("it sees {}", known.join(", ")) };
+    Err(CliError::Usage(format!(
+        "listenerArn {listener_arn} is not a listener this installation can see ({seen}); nothing was uploaded. `aviary env` lists load balancers, listeners and their rules"
+    )))
+}
+
+fn listener_arns(env: &serde_json::Value) -> Vec<String> {
+    let empty = Vec::new();
+    env["loadBalancers"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .flat_map(|lb| lb["listeners"].as_array().unwrap_or(&empty).iter())
+        .filter_map(|l| l["listenerArn"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn finish(d: ApiDeployment, ctx: Ctx) -> Result<u8, CliError> {
@@ -585,7 +625,23 @@ mod tests {
         write_dir(&d, valid_spec());
         std::fs::remove_file(d.join("compose.yml")).unwrap();
         let e = load(&d).unwrap_err();
-        assert!(matches!(e, CliError::Read { .. }) && e.to_string().contains("compose.yml"), "{e}");
+        assert!(e.to_string().contains("missing compose.yml"), "{e}");
         assert_eq!(e.exit_code(), 1);
+        // Every missing file in one message.
+        std::fs::remove_file(d.join("canary.tar")).unwrap();
+        std::fs::remove_file(d.join("baseline.tar")).unwrap();
+        let e = load(&d).unwrap_err();
+        assert!(e.to_string().contains("missing compose.yml, baseline.tar, canary.tar"), "{e}");
+    }
+
+    #[test]
+    fn listener_arns_are_read_from_every_load_balancer() {
+        let env = serde_json::json!({"loadBalancers": [
+            {"listeners": [{"listenerArn": "arn:a"}, {"listenerArn": "arn:b"}]},
+            {"listeners": []},
+            {"listeners": [{"listenerArn": "arn:c"}]}
+        ]});
+        assert_eq!(listener_arns(&env), vec!["arn:a", "arn:b", "arn:c"]);
+        assert!(listener_arns(&serde_json::json!({})).is_empty());
     }
 }

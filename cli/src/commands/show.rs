@@ -209,7 +209,13 @@ pub fn env_text(env: &serde_json::Value) -> String {
     }
     let mut out = String::new();
     for lb in lbs {
-        out.push_str(&format!("{} ({}, {}, {})\n", s(&lb["name"]), s(&lb["scheme"]), s(&lb["state"]), s(&lb["dnsName"])));
+        // Only what the load balancer reports: an emulator may leave the scheme empty.
+        let facts: Vec<&str> =
+            [&lb["scheme"], &lb["state"], &lb["dnsName"]].into_iter().filter_map(|v| v.as_str()).filter(|v| !v.is_empty()).collect();
+        match facts.is_empty() {
+            true => out.push_str(&format!("{}\n", s(&lb["name"]))),
+            false => out.push_str(&format!("{} ({})\n", s(&lb["name"]), facts.join(", "))),
+        }
         for l in lb["listeners"].as_array().unwrap_or(&empty) {
             out.push_str(&format!("  listener {} {} {}\n", s(&l["protocol"]), l["port"], s(&l["listenerArn"])));
             let mut t = Table::new(["PRIORITY", "CONDITIONS", "FORWARD", "AVIARY"]);
@@ -342,6 +348,11 @@ pub(crate) mod tests {
         assert!(t.contains("    10        path-pattern:/static/*  prod-web=1"), "{t}");
         assert!(t.contains("web-0123456789"), "{t}");
         assert_eq!(env_text(&serde_json::json!({"loadBalancers": []})), "no application load balancers in this region\n");
+        // What the load balancer does not report is left out, never printed as an empty slot.
+        let bare = serde_json::json!({"loadBalancers": [{"name": "lb", "scheme": "", "state": "active", "dnsName": "lb.local", "listeners": []}]});
+        assert_eq!(env_text(&bare), "lb (active, lb.local)\n");
+        let nothing = serde_json::json!({"loadBalancers": [{"name": "lb", "scheme": "", "listeners": []}]});
+        assert_eq!(env_text(&nothing), "lb\n");
     }
 
     #[test]
