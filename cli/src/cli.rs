@@ -32,6 +32,9 @@ pub struct ApiArgs {
     /// AWS region to sign for (default: from the endpoint's host, else the AWS config).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+    /// AWS profile for credentials and region (default: $AWS_PROFILE, else the default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Do not sign requests (the local API front needs no SigV4). Default: sign unless the
     /// endpoint is loopback.
     #[arg(long, conflicts_with = "sign")]
@@ -52,6 +55,7 @@ impl ApiArgs {
         ApiArgs {
             endpoint: self.endpoint.clone().or_else(|| outer.endpoint.clone()).or_else(|| env_endpoint.filter(|e| !e.is_empty())),
             region: self.region.clone().or_else(|| outer.region.clone()),
+            profile: self.profile.clone().or_else(|| outer.profile.clone()),
             no_sign: self.no_sign || (outer.no_sign && !self.sign),
             sign: self.sign || (outer.sign && !self.no_sign),
         }

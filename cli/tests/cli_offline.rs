@@ -229,6 +229,22 @@ fn loopback_endpoints_are_not_signed_by_default_and_missing_credentials_fail_cle
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("credentials"), "{}", stderr(&o));
     assert_eq!(server.requests.lock().unwrap().len(), before);
+
+    // An unknown profile is named as such, from the flag or from AWS_PROFILE, in one line.
+    let config = tmp("aws-config").join("config");
+    std::fs::write(&config, "[default]\nregion = eu-west-1\n[profile team]\nregion = eu-west-1\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let o = aviary(&["--endpoint", &server.url, "--sign", "--profile", "nosuch", "ls"], &[("AWS_CONFIG_FILE", cfg)]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = stderr(&o);
+    assert!(text.contains("AWS profile 'nosuch' (from --profile) is not defined in") && text.contains(cfg), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    let o = aviary(&["--endpoint", &server.url, "--sign", "ls"], &[("AWS_CONFIG_FILE", cfg), ("AWS_PROFILE", "typo")]);
+    assert!(stderr(&o).contains("AWS profile 'typo' (from AWS_PROFILE)"), "{}", stderr(&o));
+    // A defined profile gets past the check (and then lacks credentials here).
+    let o = aviary(&["--endpoint", &server.url, "--sign", "--profile", "team", "ls"], &[("AWS_CONFIG_FILE", cfg)]);
+    assert!(!stderr(&o).contains("is not defined"), "{}", stderr(&o));
+    assert_eq!(server.requests.lock().unwrap().len(), before, "nothing was sent");
 }
 
 fn sample_dir(name: &str, spec: serde_json::Value) -> PathBuf {

@@ -257,12 +257,11 @@ async fn upload_presigned(client: &Client, c: &CanaryDir, progress: &Progress, c
 
 /// Uploads straight to `s3://bucket/canaries/<name>/` (canary tarball last); returns the
 /// canary tarball's version id.
-async fn upload_s3(c: &CanaryDir, bucket: &str, endpoint: Option<&str>, region: Option<&str>, progress: &Progress, ctx: Ctx) -> Result<Option<String>, CliError> {
-    let mut loader = aviary_client::aws::defaults();
-    if let Some(r) = region {
-        loader = loader.region(aws_config::Region::new(r.to_string()));
+async fn upload_s3(c: &CanaryDir, bucket: &str, endpoint: Option<&str>, api: &ApiArgs, progress: &Progress, ctx: Ctx) -> Result<Option<String>, CliError> {
+    let config = super::aws_loader(api)?.load().await;
+    if config.region().is_none() {
+        return Err(CliError::Usage("no AWS region for the S3 upload: pass --region, set AWS_REGION, or name one in your AWS profile".into()));
     }
-    let config = loader.load().await;
     let mut s3 = aws_sdk_s3::config::Builder::from(&config);
     if let Some(e) = endpoint {
         s3 = s3.endpoint_url(e).force_path_style(true);
@@ -281,13 +280,39 @@ async fn upload_s3(c: &CanaryDir, bucket: &str, endpoint: Option<&str>, region: 
             .body(body)
             .send()
             .await
-            .map_err(|e| CliError::Upload { file: f.name.clone(), message: format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)) })?;
+            .map_err(|e| CliError::Upload { file: f.name.clone(), message: s3_error_text(&e, bucket, &key, endpoint) })?;
         version = out.version_id;
         if !ctx.json {
             progress.println(format!("  uploaded s3://{bucket}/{key} ({})", bytes(f.len)));
         }
     }
     Ok(version)
+}
+
+/// One line for a failed S3 upload: what is wrong and what to check (never the raw XML body
+/// or the SDK's nested Debug output).
+fn s3_error_text<E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    e: &aws_sdk_s3::error::SdkError<E, R>,
+    bucket: &str,
+    key: &str,
+    endpoint: Option<&str>,
+) -> String {
+    use aws_sdk_s3::error::SdkError;
+    let at = endpoint.map(|e| format!(" at {e}")).unwrap_or_default();
+    match e {
+        SdkError::ServiceError(s) => match s.err().code() {
+            Some("NoSuchBucket") => format!("bucket {bucket} does not exist{at}: pass the stack's ArtifactBucketName output as --s3-bucket (and check --s3-endpoint/--region)"),
+            Some("AccessDenied") => format!("access denied writing s3://{bucket}/{key}: your credentials may not upload to this bucket (check --profile and the bucket's policy)"),
+            Some(code) => format!("{code}: {}", s.err().message().unwrap_or("no message")),
+            None => format!("S3 answered an error without a code{at}: is --s3-endpoint an S3 endpoint?"),
+        },
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!("cannot reach S3{at}: check --s3-endpoint, the network and --region"),
+        SdkError::ConstructionFailure(_) => "cannot build the S3 request: set a region (--region or AWS_REGION) and credentials (--profile or AWS_ACCESS_KEY_ID)".into(),
+        other => {
+            let text = aws_sdk_s3::error::DisplayErrorContext(other).to_string();
+            text.lines().next().unwrap_or("S3 upload failed").chars().take(300).collect()
+        }
+    }
 }
 
 /// The canary tarball upload that should start a deployment.
@@ -355,7 +380,7 @@ pub async fn run(args: DeployArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliE
                 progress.println(format!("uploading to s3://{bucket}/{} (the canary tarball last: it starts the deployment)", canary_prefix(&c.spec.name)));
             }
             let started = crate::output::now_secs();
-            let version = upload_s3(&c, bucket, args.s3_endpoint.as_deref(), api.region.as_deref(), &progress, ctx).await?;
+            let version = upload_s3(&c, bucket, args.s3_endpoint.as_deref(), &api, &progress, ctx).await?;
             let canary_key = format!("{}{}", canary_prefix(&c.spec.name), c.spec.artifacts.canary_tarball);
             // The S3 trigger names the deployment after the object version it was told about.
             let expected = version.as_deref().map(|v| deployment_id_for_upload(&c.spec.name, bucket, &canary_key, v));
@@ -632,6 +657,28 @@ mod tests {
         std::fs::remove_file(d.join("baseline.tar")).unwrap();
         let e = load(&d).unwrap_err();
         assert!(e.to_string().contains("missing compose.yml, baseline.tar, canary.tar"), "{e}");
+    }
+
+    #[test]
+    fn s3_errors_are_one_line_saying_what_to_check() {
+        use aws_sdk_s3::error::{ErrorMetadata, SdkError};
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::http::StatusCode;
+        let err = |code: Option<&str>| {
+            let mut m = ErrorMetadata::builder().message("The specified bucket does not exist");
+            if let Some(c) = code {
+                m = m.code(c);
+            }
+            SdkError::<ErrorMetadata, HttpResponse>::service_error(m.build(), HttpResponse::new(StatusCode::try_from(404).unwrap(), aws_smithy_types::body::SdkBody::empty()))
+        };
+        let t = s3_error_text(&err(Some("NoSuchBucket")), "wrong", "canaries/web/aviary.json", Some("http://127.0.0.1:9000"));
+        assert_eq!(t, "bucket wrong does not exist at http://127.0.0.1:9000: pass the stack's ArtifactBucketName output as --s3-bucket (and check --s3-endpoint/--region)");
+        assert!(s3_error_text(&err(Some("AccessDenied")), "b", "k", None).starts_with("access denied writing s3://b/k"));
+        assert_eq!(s3_error_text(&err(Some("SlowDown")), "b", "k", None), "SlowDown: The specified bucket does not exist");
+        assert!(s3_error_text(&err(None), "b", "k", Some("http://x")).contains("is --s3-endpoint an S3 endpoint?"));
+        for code in [Some("NoSuchBucket"), Some("AccessDenied"), None] {
+            assert_eq!(s3_error_text(&err(code), "b", "k", None).lines().count(), 1);
+        }
     }
 
     #[test]

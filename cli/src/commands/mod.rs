@@ -38,6 +38,49 @@ pub fn should_sign(api: &ApiArgs, url: &reqwest::Url) -> Result<bool, CliError> 
 }
 
 /// The API client for these options, with a SigV4 signer when requests are signed.
+/// The AWS config chain with `--profile` (or `$AWS_PROFILE`), refusing a profile that no
+/// config file defines with a message that says so (the SDK would only say "no credentials").
+pub fn aws_loader(api: &ApiArgs) -> Result<aws_config::ConfigLoader, CliError> {
+    let mut loader = aviary_client::aws::defaults();
+    let (profile, source) = match &api.profile {
+        Some(p) => (Some(p.clone()), "--profile"),
+        None => (std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()), "AWS_PROFILE"),
+    };
+    if let Some(p) = profile {
+        let files = aws_profile_files();
+        if !files.iter().any(|(_, text)| defines_profile(text, &p)) {
+            let names: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
+            return Err(CliError::Usage(format!(
+                "AWS profile '{p}' (from {source}) is not defined in {}; create it with `aws configure --profile {p}` or pick another",
+                if names.is_empty() { "any AWS config file".to_string() } else { names.join(" or ") }
+            )));
+        }
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &api.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    Ok(loader)
+}
+
+/// The AWS config and credentials files as the SDK finds them, with their text (missing
+/// files are skipped).
+fn aws_profile_files() -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let config = std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| format!("{home}/.aws/config"));
+    let credentials = std::env::var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|_| format!("{home}/.aws/credentials"));
+    [config, credentials].into_iter().filter_map(|path| std::fs::read_to_string(&path).ok().map(|t| (path, t))).collect()
+}
+
+/// Whether an AWS config or credentials file has a section for `name` (`[name]`,
+/// `[profile name]`).
+pub fn defines_profile(text: &str, name: &str) -> bool {
+    text.lines().map(str::trim).filter_map(|l| l.strip_prefix('[').and_then(|l| l.strip_suffix(']'))).any(|section| {
+        let section = section.trim();
+        section == name || section.strip_prefix("profile").is_some_and(|rest| rest.starts_with(char::is_whitespace) && rest.trim() == name)
+    })
+}
+
 pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
     let endpoint = api.endpoint.clone().ok_or_else(|| {
         CliError::Usage(
@@ -46,7 +89,7 @@ pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
     })?;
     let url = reqwest::Url::parse(&endpoint).map_err(|e| CliError::Usage(format!("invalid --endpoint '{endpoint}': {e}")))?;
     let signer = if should_sign(api, &url)? {
-        let config = aviary_client::aws::defaults().load().await;
+        let config = aws_loader(api)?.load().await;
         let region = api
             .region
             .clone()
@@ -61,4 +104,21 @@ pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
         None
     };
     Ok(Client::new(&endpoint, signer)?)
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::defines_profile;
+
+    #[test]
+    fn profiles_are_found_in_config_and_credentials_syntax() {
+        let config = "[default]\nregion=x\n[profile team]\n[ profile  ops ]\n";
+        assert!(defines_profile(config, "default"));
+        assert!(defines_profile(config, "team"));
+        assert!(defines_profile(config, "ops"));
+        assert!(!defines_profile(config, "profile"));
+        assert!(!defines_profile(config, "tea"));
+        assert!(defines_profile("[dev]\naws_access_key_id=x\n", "dev"), "credentials files name the profile bare");
+        assert!(!defines_profile("[profileteam]\n", "team"));
+    }
 }
