@@ -124,6 +124,20 @@ pub enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Follow a canary's live verdict (anytime-valid: refresh as often as you like) until it
+    /// decides: exit 2 for canary-worse, 0 for canary-better, 3 if the canary ends or the
+    /// timeout passes first.
+    Watch {
+        id: String,
+        /// Seconds between refreshes.
+        #[arg(long, default_value_t = 15, value_name = "SECONDS")]
+        interval: u64,
+        /// Give up after this many seconds without a decision (exit 3).
+        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+        timeout: u64,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Change a running canary's traffic share, rule conditions or stickiness.
     Traffic(TrafficArgs),
     /// Tear a deployment down (removes its rule and everything Aviary created for it).

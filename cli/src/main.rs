@@ -81,6 +81,7 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
         Command::Status { id, credentials, api } => commands::show::status(id, credentials, api, outer, ctx).await,
         Command::Events { id, follow, wait, api } => commands::show::events(id, follow, wait, api, outer, ctx).await,
         Command::Traffic(a) => commands::traffic::run(a, outer, ctx).await,
+        Command::Watch { id, interval, timeout, api } => commands::verdict::watch(id, interval, timeout, api, outer, ctx).await,
         Command::Destroy { id, wait, wait_args, api } => commands::destroy::run(id, wait, wait_args, api, outer, ctx).await,
         Command::Env { api } => commands::show::env(api, outer, ctx).await,
         Command::Judge(a) => commands::judge::run(a, ctx),

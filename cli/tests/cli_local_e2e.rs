@@ -64,6 +64,12 @@ fn ok(o: Output, what: &str) -> String {
     out
 }
 
+fn ok_code(o: Output, code: i32, what: &str) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{what}\nstdout:\n{out}\nstderr:\n{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
 fn json(o: Output, what: &str) -> serde_json::Value {
     let text = ok(o, what);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
@@ -161,6 +167,14 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(items[0]["status"], "ACTIVE");
     assert_eq!(rt.block_on(rules(&emulator, &listener)).len(), before.len() + 1);
     assert_eq!(canary_share(&rt.block_on(rules(&emulator, &listener))), Some(5.0));
+
+    // The live verdict: undecided right after activation (no period has closed); --json lines.
+    let o = aviary(&endpoint, &["--json", "watch", &id, "--interval", "1", "--timeout", "0"]);
+    assert_eq!(o.status.code(), Some(3), "no decision within the timeout: {o:?}");
+    let line: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!((line["deploymentId"].as_str(), line["decision"].as_str()), (Some(id.as_str()), Some("no-difference-yet")), "{line}");
+    let o = ok_code(aviary(&endpoint, &["watch", &id, "--interval", "1", "--timeout", "0"]), 3, "watch");
+    assert!(o.contains("no-difference-yet") && o.contains("no decision within 0 s"), "{o}");
 
     // A re-run returns the same deployment and uploads nothing.
     let again = ok(aviary(&endpoint, &["deploy", &sample, "--poll-ms", "100"]), "deploy again");

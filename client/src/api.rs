@@ -214,6 +214,11 @@ impl Client {
         Ok(self.call(Method::DELETE, &format!("deployments/{}", urlencoding::encode(id)), &[], None, &[]).await?.1)
     }
 
+    /// The live verdict (`GET /deployments/{id}/verdict`), refreshed by the call.
+    pub async fn verdict(&self, id: &str) -> Result<serde_json::Value, ClientError> {
+        Ok(self.call(Method::GET, &format!("deployments/{}/verdict", urlencoding::encode(id)), &[], None, &[]).await?.1)
+    }
+
     pub async fn environment(&self) -> Result<serde_json::Value, ClientError> {
         Ok(self.call(Method::GET, "environment", &[], None, &[]).await?.1)
     }

@@ -40,10 +40,12 @@ pub struct ApiServer {
 }
 
 /// What the API runs against locally: the runtime's ports and artifact bucket, and analyses
-/// on the emulator's table and CloudWatch.
+/// on the emulator's table and CloudWatch (through the bridge).
 pub fn state(rt: &LocalRuntime) -> api::ApiState {
     let ports = rt.invoker.ports_for("api");
-    let analysis = api::state::aws_analysis(ports.clone(), &rt.config, &rt.names.table);
+    let analysis = aviary_analysis::AnalysisPorts::new(ports.clone())
+        .with_analyses(std::sync::Arc::new(aviary_aws::store::DynamoStore::from_conf(&rt.config, &rt.names.table)))
+        .with_cloudwatch(std::sync::Arc::new(aviary_aws::cloudwatch::SdkCloudWatch::new(rt.cloudwatch())));
     api::ApiState::new(ports, api::Presigner::new(&rt.artifacts)).with_analysis(analysis)
 }
 

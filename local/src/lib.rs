@@ -3,9 +3,11 @@
 //! Aviary's own resources, [`environment`] a sample production environment, [`sfn`] serves
 //! the real state machines through a local Step Functions endpoint whose tasks call the
 //! handlers in-process ([`invoker`]), and [`pump`] delivers S3 event notifications to
-//! `s3-trigger`. [`demo`] strings it together into the README's first command.
+//! `s3-trigger`. [`cloudwatch_bridge`] lets the SDK's CloudWatch client talk to the emulator
+//! (analyses and the live verdict). [`demo`] strings it together into the README's first command.
 
 pub mod api_server;
+pub mod cloudwatch_bridge;
 pub mod demo;
 pub mod environment;
 pub mod invoker;

@@ -84,6 +84,8 @@ pub struct LocalRuntime {
     /// The artifact bucket's adapter (the API presigns uploads with its client).
     pub artifacts: S3Artifacts,
     pub sqs: aws_sdk_sqs::Client,
+    /// CloudWatch for the Rust SDK on the emulator ([`crate::cloudwatch_bridge`]).
+    pub cloudwatch_bridge: crate::cloudwatch_bridge::CloudWatchBridge,
 }
 
 impl LocalRuntime {
@@ -104,7 +106,30 @@ impl LocalRuntime {
         let invoker = LocalInvoker::new(ports.clone());
         late.set(invoker.clone());
         let artifacts = stack::artifacts(&config, &names);
-        Ok(LocalRuntime { sqs: aws_sdk_sqs::Client::new(&config), moto, config, names, queue_url, dead_letter_url, sfn, invoker, ports, artifacts })
+        let cloudwatch_bridge = crate::cloudwatch_bridge::start(&moto.url).await.map_err(|e| LocalError::Pump(format!("CloudWatch bridge: {e}")))?;
+        Ok(LocalRuntime {
+            sqs: aws_sdk_sqs::Client::new(&config),
+            moto,
+            config,
+            names,
+            queue_url,
+            dead_letter_url,
+            sfn,
+            invoker,
+            ports,
+            artifacts,
+            cloudwatch_bridge,
+        })
+    }
+
+    /// A CloudWatch client on the emulator (through the bridge), with this runtime's
+    /// credentials. Request compression is off: the bridge reads plain CBOR.
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::config::Builder::from(&self.config)
+            .endpoint_url(&self.cloudwatch_bridge.url)
+            .disable_request_compression(true)
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
     }
 
     /// Replaces where target health comes from and the handlers' clock (tests of the

@@ -58,6 +58,7 @@ API_ROUTES = {
     ("GET", "/environment"),
     ("POST", "/deployments/{id}/analyses"),
     ("GET", "/deployments/{id}/analyses/{aid}"),
+    ("GET", "/deployments/{id}/verdict"),
 }
 
 # Variables the template may set before the Rust code reads them. Empty: every variable set is

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aviary_analysis::live;
 use aviary_analysis::metrics::prometheus::PrometheusSource;
 use aviary_analysis::metrics::{queries_from_config, MetricQuery, MetricSource, TimeWindow};
 use aviary_analysis::{
@@ -26,10 +27,9 @@ use aviary_monitoring::context::{load_balancer_dimension, target_group_dimension
 use aviary_tests::{harness, Harness};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use axum::body::Bytes;
-use axum::extract::{Path, Query};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -195,263 +195,16 @@ async fn prometheus_source_reads_query_range_from_a_fake_server() {
     assert!(e.is_transient() && e.name() == "PrometheusUnreachable", "{e}");
 }
 
-// ---------------------------------------------------------------------------------------------
-// CloudWatch on moto. The Rust SDK speaks smithy-rpc-v2-cbor (`POST /service/<service>/
-// operation/<op>`, CBOR bodies), which moto 5.2 does not serve; moto does serve the same
-// operations over awsJson1_0. This bridge translates, so the real SDK client (and so the real
-// CloudWatch source) runs against the emulator unchanged.
-// ---------------------------------------------------------------------------------------------
-
-/// The subset of CBOR (RFC 8949) the CloudWatch operations use: maps, arrays, text, integers,
-/// floats, booleans, null and tag 1 (epoch-seconds timestamps, which JSON writes as numbers).
-mod cbor {
-    use serde_json::{Map, Number, Value};
-
-    pub fn decode(bytes: &[u8]) -> Result<Value, String> {
-        Dec { b: bytes, i: 0 }.item()?.ok_or_else(|| "a break at the top level".to_string())
-    }
-
-    struct Dec<'a> {
-        b: &'a [u8],
-        i: usize,
-    }
-
-    fn num(f: f64) -> Value {
-        Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
-    }
-
-    fn half(h: u16) -> f64 {
-        let (exp, mant) = ((h >> 10) & 0x1f, f64::from(h & 0x3ff));
-        let v = match exp {
-            0 => mant * 2f64.powi(-24),
-            31 if mant == 0.0 => f64::INFINITY,
-            31 => f64::NAN,
-            e => (mant + 1024.0) * 2f64.powi(i32::from(e) - 25),
-        };
-        if h & 0x8000 != 0 { -v } else { v }
-    }
-
-    impl Dec<'_> {
-        fn take(&mut self, n: usize) -> Result<&[u8], String> {
-            let s = self.b.get(self.i..self.i + n).ok_or("truncated CBOR")?;
-            self.i += n;
-            Ok(s)
-        }
-
-        fn fixed<const N: usize>(&mut self) -> Result<[u8; N], String> {
-            Ok(self.take(N)?.try_into().expect("length"))
-        }
-
-        /// The argument of a head; None for indefinite length.
-        fn arg(&mut self, info: u8) -> Result<Option<u64>, String> {
-            Ok(Some(match info {
-                0..=23 => u64::from(info),
-                24 => u64::from(self.fixed::<1>()?[0]),
-                25 => u64::from(u16::from_be_bytes(self.fixed()?)),
-                26 => u64::from(u32::from_be_bytes(self.fixed()?)),
-                27 => u64::from_be_bytes(self.fixed()?),
-                31 => return Ok(None),
-                _ => return Err(format!("reserved additional info {info}")),
-            }))
-        }
-
-        /// The next item; None for a break (the end of an indefinite-length item).
-        fn item(&mut self) -> Result<Option<Value>, String> {
-            let ib = self.fixed::<1>()?[0];
-            if ib == 0xff {
-                return Ok(None);
-            }
-            let (major, info) = (ib >> 5, ib & 0x1f);
-            let v = match major {
-                0 => Value::from(self.arg(info)?.ok_or("indefinite integer")?),
-                1 => Value::from(-1 - self.arg(info)?.ok_or("indefinite integer")? as i64),
-                3 => match self.arg(info)? {
-                    Some(n) => Value::String(String::from_utf8(self.take(n as usize)?.to_vec()).map_err(|e| e.to_string())?),
-                    None => {
-                        let mut s = String::new();
-                        while let Some(Value::String(part)) = self.item()? {
-                            s.push_str(&part);
-                        }
-                        Value::String(s)
-                    }
-                },
-                4 => {
-                    let mut a = Vec::new();
-                    match self.arg(info)? {
-                        Some(n) => {
-                            for _ in 0..n {
-                                a.push(self.item()?.ok_or("break inside a definite array")?);
-                            }
-                        }
-                        None => {
-                            while let Some(v) = self.item()? {
-                                a.push(v);
-                            }
-                        }
-                    }
-                    Value::Array(a)
-                }
-                5 => {
-                    let (len, mut m, mut read) = (self.arg(info)?, Map::new(), 0u64);
-                    while len != Some(read) {
-                        let Some(key) = self.item()? else { break };
-                        let Value::String(key) = key else { return Err("a map key that is not text".into()) };
-                        m.insert(key, self.item()?.ok_or("break after a map key")?);
-                        read += 1;
-                    }
-                    Value::Object(m)
-                }
-                // Tag 1 wraps epoch seconds; awsJson writes a timestamp as that number.
-                6 => {
-                    self.arg(info)?;
-                    self.item()?.ok_or("break after a tag")?
-                }
-                7 => match info {
-                    20 => Value::Bool(false),
-                    21 => Value::Bool(true),
-                    22 | 23 => Value::Null,
-                    25 => num(half(u16::from_be_bytes(self.fixed()?))),
-                    26 => num(f64::from(f32::from_be_bytes(self.fixed()?))),
-                    27 => num(f64::from_be_bytes(self.fixed()?)),
-                    _ => return Err(format!("simple value {info}")),
-                },
-                _ => return Err(format!("major type {major} (byte strings are not used here)")),
-            };
-            Ok(Some(v))
-        }
-    }
-
-    pub fn encode(v: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        enc(v, false, &mut out);
-        out
-    }
-
-    fn head(major: u8, n: usize, out: &mut Vec<u8>) {
-        let n = n as u64;
-        match n {
-            0..=23 => out.push(major << 5 | n as u8),
-            24..=0xff => out.extend([major << 5 | 24, n as u8]),
-            0x100..=0xffff => {
-                out.push(major << 5 | 25);
-                out.extend((n as u16).to_be_bytes());
-            }
-            _ => {
-                out.push(major << 5 | 26);
-                out.extend((n as u32).to_be_bytes());
-            }
-        }
-    }
-
-    /// Every number becomes a double (the bridged outputs have no integer members); numbers
-    /// under `Timestamp(s)` get tag 1.
-    fn enc(v: &Value, timestamp: bool, out: &mut Vec<u8>) {
-        match v {
-            Value::Null => out.push(0xf6),
-            Value::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
-            Value::Number(n) => {
-                if timestamp {
-                    out.push(0xc1);
-                }
-                out.push(0xfb);
-                out.extend(n.as_f64().unwrap_or(f64::NAN).to_be_bytes());
-            }
-            Value::String(s) => {
-                head(3, s.len(), out);
-                out.extend(s.as_bytes());
-            }
-            Value::Array(a) => {
-                head(4, a.len(), out);
-                a.iter().for_each(|x| enc(x, timestamp, out));
-            }
-            Value::Object(m) => {
-                head(5, m.len(), out);
-                for (k, x) in m {
-                    enc(&Value::String(k.clone()), false, out);
-                    enc(x, k == "Timestamps" || k == "Timestamp", out);
-                }
-            }
-        }
-    }
-}
-
-/// Serves rpc-v2-cbor on a loopback port and forwards each call to moto as awsJson1_0.
-async fn cloudwatch_bridge(moto_url: &str) -> String {
-    let moto = moto_url.trim_end_matches('/').to_string();
-    let http = reqwest::Client::new();
-    let app = Router::new().route(
-        "/service/{service}/operation/{op}",
-        post(move |Path((service, op)): Path<(String, String)>, headers: HeaderMap, body: Bytes| {
-            let (http, moto) = (http.clone(), moto.clone());
-            async move {
-                let request = if body.is_empty() { json!({}) } else { cbor::decode(&body).expect("a CBOR request") };
-                let mut call = http
-                    .post(format!("{moto}/"))
-                    .header("X-Amz-Target", format!("{service}.{op}"))
-                    .header("Content-Type", "application/x-amz-json-1.0")
-                    .body(request.to_string());
-                // moto reads the region from the credential scope.
-                if let Some(auth) = headers.get("authorization").and_then(|a| a.to_str().ok()) {
-                    call = call.header("Authorization", auth);
-                }
-                let answer = call.send().await.expect("moto answers");
-                let status = StatusCode::from_u16(answer.status().as_u16()).expect("status");
-                let text = answer.text().await.unwrap_or_default();
-                let v: Value = if text.trim().is_empty() {
-                    json!({})
-                } else {
-                    serde_json::from_str(&text).unwrap_or_else(|_| json!({"__type": "InternalFailure", "message": text}))
-                };
-                (status, [("content-type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")], cbor::encode(&v))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
 /// The analysis ports as the `analyze` function wires them (the deployment table for
 /// deployments, events and analyses; CloudWatch), with CloudWatch through the bridge; and the
 /// bridged client, for writing metrics.
 async fn with_cloudwatch_bridge(h: &Harness) -> (AnalysisPorts, aws_sdk_cloudwatch::Client) {
-    let url = cloudwatch_bridge(&h.rt.moto.url).await;
-    // PutMetricData bodies over 10 KB are gzipped by default; the bridge reads plain CBOR.
-    let config = aws_sdk_cloudwatch::config::Builder::from(&h.rt.config).endpoint_url(url).disable_request_compression(true).build();
-    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(config);
+    let cloudwatch = h.rt.cloudwatch();
     let table = Arc::new(DynamoStore::from_conf(&h.rt.config, &h.rt.names.table));
     let ports = AnalysisPorts::new(h.rt.ports.clone().with_store(table.clone()))
         .with_analyses(table)
         .with_cloudwatch(Arc::new(SdkCloudWatch::new(cloudwatch.clone())));
     (ports, cloudwatch)
-}
-
-#[test]
-fn cbor_bridge_round_trips_what_the_sdk_sends() {
-    // {"StartTime": 1(1795700000.5), "Period": 60, "Ids": ["a"], "Ok": true} as the SDK encodes it
-    // (indefinite map, tagged double, small int, definite array).
-    let mut b = vec![0xbf];
-    for (k, v) in [
-        ("StartTime", [&[0xc1u8, 0xfb][..], &1_795_700_000.5f64.to_be_bytes()[..]].concat()),
-        ("Period", vec![0x18, 60]),
-        ("Ids", vec![0x81, 0x61, b'a']),
-        ("Ok", vec![0xf5]),
-        ("Neg", vec![0x38, 99]),
-        ("Half", vec![0xf9, 0x3e, 0x00]),
-    ] {
-        b.push(0x60 | k.len() as u8);
-        b.extend(k.as_bytes());
-        b.extend(v);
-    }
-    b.push(0xff);
-    let v = cbor::decode(&b).unwrap();
-    assert_eq!(v, json!({"StartTime": 1_795_700_000.5, "Period": 60, "Ids": ["a"], "Ok": true, "Neg": -100, "Half": 1.5}));
-    let out = json!({"MetricDataResults": [{"Id": "baseline", "Timestamps": [1795700000], "Values": [0.5]}]});
-    let enc = cbor::encode(&out);
-    assert!(enc.windows(9).any(|w| w[0] == 0xc1 && w[1] == 0xfb), "timestamps are tagged");
-    assert_eq!(cbor::decode(&enc).unwrap(), json!({"MetricDataResults": [{"Id": "baseline", "Timestamps": [1795700000.0], "Values": [0.5]}]}));
-    assert!(cbor::decode(&[0xbf, 0x61]).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,4 +495,51 @@ async fn prometheus_analysis_and_every_refusal() {
     assert_eq!((e.name(), e.http_status()), ("MetricSourceError", 502));
     assert!(e.to_string().contains("bad_data"), "{e}");
     assert_eq!(list_analyses(&aws, id, 100, None).await.unwrap().items.len(), stored_before);
+}
+
+/// The live verdict through the real adapters: CloudWatch (through the bridge) and the
+/// table's conditional write. Two refreshes at once count each period once; a +30% latency
+/// canary is found; the stored state is the one item beside the deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_verdict_on_the_emulator_counts_each_period_once_and_finds_a_regression() {
+    let h = harness(None).await;
+    let (aws, cw) = with_cloudwatch_bridge(&h).await;
+    let id = h.upload("web").await;
+    let d = h.rt.wait_for(&id, "ACTIVE", Duration::from_secs(60), |s| s == Status::Active || s.is_final()).await.unwrap();
+    assert_eq!(d.status, Status::Active, "{:?}", d.status_reason);
+    let lb = load_balancer_dimension(&h.env.listener_arn).expect("LoadBalancer dimension");
+    let tg = |arn: &Option<String>| target_group_dimension(arn.as_deref().expect("target group")).unwrap();
+    let (b_tg, c_tg) = (tg(&d.resources.baseline_target_group_arn), tg(&d.resources.canary_target_group_arn));
+    let events = h.rt.events(&id).await.unwrap();
+    let active = events.iter().find(|e| e.step == "add-listener-rule" && e.detail.contains("traffic shifted")).expect("activation").at_ms / 1000;
+    let first = active / 60 * 60 + 60;
+    let latency = |seed: u64, factor: f64| move |i: usize| factor * (0.100 + 0.020 * noise(i, seed));
+    let few_errors = |seed: u64| move |i: usize| (noise(i, seed) * 3.0) as u32;
+    put_alb_metrics(&cw, &lb, &b_tg, first, 60, latency(5, 1.0), few_errors(25)).await;
+    put_alb_metrics(&cw, &lb, &c_tg, first, 60, latency(6, 1.3), few_errors(26)).await;
+    let at = |secs: i64| {
+        let mut a = aws.clone();
+        a.ports.clock = Arc::new(ManualClock::at_secs(secs));
+        a
+    };
+
+    let v = live::refresh_verdict(&at(first + 20 * 60), &id).await.expect("first refresh");
+    assert_eq!((v.source.as_str(), v.through), ("cloudwatch", Some(first + 17 * 60)));
+    let periods = |v: &live::LiveVerdict| v.metrics.iter().find(|m| m.name == "target_response_time").unwrap().samples;
+    assert_eq!((periods(&v).baseline, periods(&v).canary), (17, 17));
+
+    // Two refreshes at once: one stores, the other answers what it stored.
+    let (px, py) = (at(first + 40 * 60), at(first + 40 * 60));
+    let (x, y) = tokio::join!(live::refresh_verdict(&px, &id), live::refresh_verdict(&py, &id));
+    let (x, y) = (x.expect("refresh x"), y.expect("refresh y"));
+    assert_eq!(periods(&x), periods(&y));
+    assert_eq!(periods(&x).baseline, 37, "17 + 20 periods, none counted twice");
+
+    let v = live::refresh_verdict(&at(first + 63 * 60), &id).await.expect("last refresh");
+    let lat = v.metrics.iter().find(|m| m.name == "target_response_time").unwrap();
+    assert_eq!(lat.samples.baseline, 60);
+    assert_eq!(lat.decision, live::Decision::CanaryWorse, "{v:?}");
+    assert_eq!(v.decision, live::Decision::CanaryWorse);
+    let errors = v.metrics.iter().find(|m| m.name == "target_5xx").unwrap();
+    assert_eq!(errors.decision, live::Decision::NoDifferenceYet, "errors did not change: {errors:?}");
 }

@@ -125,6 +125,12 @@ async fn exercise(api: &Api, rec: &mut Recorder) {
     rec.send("GET", &format!("/deployments/{id}/analyses/a-1"), None).await;
     rec.send("GET", &format!("/deployments/{id}/analyses/a%20b"), None).await;
 
+    // The live verdict: 200 (the canary just took traffic: no period has closed yet), 400, 404.
+    let v = rec.send("GET", &format!("/deployments/{id}/verdict"), None).await;
+    assert_eq!(v["decision"], "no-difference-yet", "{v}");
+    rec.send("GET", &format!("/deployments/{id}/verdict?x=1"), None).await;
+    rec.send("GET", "/deployments/nothing-0123456789/verdict", None).await;
+
     // Routing errors.
     rec.send("GET", "/nope", None).await;
     rec.send("PUT", "/deployments", None).await;

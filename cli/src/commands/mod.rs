@@ -11,6 +11,7 @@ pub mod local;
 pub mod render;
 pub mod show;
 pub mod traffic;
+pub mod verdict;
 
 
 use crate::cli::ApiArgs;

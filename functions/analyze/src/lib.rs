@@ -1,5 +1,8 @@
 //! `analyze`: runs one canary analysis ([`aviary_analysis::run_analysis`]) for
-//! `{"deploymentId": "...", ...AnalysisRequest}` and returns the stored record. Errors carry
+//! `{"deploymentId": "...", ...AnalysisRequest}` and returns the stored record; and, on its
+//! schedule (an EventBridge `Scheduled Event`), refreshes the live verdict of every ACTIVE
+//! deployment ([`aviary_analysis::live::refresh_active`]) so decisions reach the event log
+//! even when nobody is watching. Errors carry
 //! the stable names of [`AnalysisError::name`] as `errorType` (`DeploymentNotFound`,
 //! `InvalidRequest`, `NotReady`, `MetricSourceError`, or a step error's name).
 //!
@@ -41,8 +44,18 @@ impl AnalyzeInput {
     }
 }
 
-pub async fn handler(ports: &AnalysisPorts, event: LambdaEvent<Value>) -> Result<AnalysisRecord, AnalysisError> {
-    handle(ports, event.payload).await
+pub async fn handler(ports: &AnalysisPorts, event: LambdaEvent<Value>) -> Result<Value, AnalysisError> {
+    if is_scheduled(&event.payload) {
+        let refreshed = aviary_analysis::live::refresh_active(ports).await?;
+        return Ok(serde_json::json!({ "refreshed": refreshed }));
+    }
+    let record = handle(ports, event.payload).await?;
+    serde_json::to_value(record).map_err(|e| AnalysisError::Step(aviary_core::StepError::InvalidInput(e.to_string())))
+}
+
+/// An EventBridge schedule's event (`"source": "aws.events"`, `"detail-type": "Scheduled Event"`).
+pub fn is_scheduled(payload: &Value) -> bool {
+    payload["source"] == "aws.events" && payload["detail-type"] == "Scheduled Event"
 }
 
 pub async fn handle(ports: &AnalysisPorts, input: Value) -> Result<AnalysisRecord, AnalysisError> {
@@ -109,6 +122,36 @@ mod tests {
             .expect("analysis");
         assert_eq!((r.analysis_id.as_str(), r.source.as_str(), r.window.points()), ("an-1800000000000-00ff00", "cloudwatch", 30));
         assert_eq!(analyses.stored("web-1"), vec![r]);
+    }
+
+    #[tokio::test]
+    async fn the_schedule_refreshes_live_verdicts_and_other_events_analyse() {
+        use std::sync::Arc;
+
+        use aviary_analysis::memory::{MemoryAnalyses, MemoryCloudWatch};
+        use aviary_lifecycle::testing::World;
+        use lambda_runtime::Context;
+
+        let w = World::new();
+        let analyses = MemoryAnalyses::new(w.cloud.clone());
+        let ports = AnalysisPorts::new(w.ports.clone())
+            .with_analyses(Arc::new(analyses.clone()))
+            .with_cloudwatch(Arc::new(MemoryCloudWatch::new(w.cloud.clone())));
+        w.active("web-1").await;
+        w.clock.advance_secs(31 * 60);
+        let scheduled = json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+                               "time": "2027-01-15T12:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
+        assert!(is_scheduled(&scheduled));
+        let out = handler(&ports, LambdaEvent::new(scheduled, Context::default())).await.unwrap();
+        assert_eq!(out["refreshed"][0]["deploymentId"], "web-1", "{out}");
+        assert_eq!(out["refreshed"][0]["decision"], "no-difference-yet", "{out}");
+        use aviary_analysis::AnalysisStore;
+        assert!(analyses.get_live("web-1").await.unwrap().is_some(), "the state was stored");
+        // Anything else is an analysis request.
+        let out = handler(&ports, LambdaEvent::new(json!({"deploymentId": "web-1", "source": "cloudwatch"}), Context::default())).await.unwrap();
+        assert_eq!(out["deploymentId"], "web-1");
+        assert!(out["analysisId"].as_str().unwrap().starts_with("an-"));
+        assert!(!is_scheduled(&json!({"source": "aws.events"})));
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn openapi_routes() -> BTreeSet<String> {
 #[test]
 fn router_template_and_openapi_declare_the_same_routes() {
     let router: BTreeSet<String> = api::route_keys().iter().map(|s| s.to_string()).collect();
-    assert_eq!(router.len(), 11);
+    assert_eq!(router.len(), 12);
     assert_eq!(template_routes(), router, "infra/template.yaml HttpApi events vs the router");
     assert_eq!(openapi_routes(), router, "api/openapi.yaml paths vs the router");
 }

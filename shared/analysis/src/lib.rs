@@ -28,6 +28,7 @@
 //! crate (`aviary-aws`).
 
 pub mod error;
+pub mod live;
 pub mod memory;
 pub mod metrics;
 pub mod ports;
@@ -37,6 +38,8 @@ pub mod store;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod live_tests;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -262,7 +265,7 @@ fn starter(plan: &Plan, d: &Deployment, region: &str) -> Result<Config, Analysis
 
 /// When the canary took traffic: the activation event (`add-listener-rule`, "traffic
 /// shifted") and the first teardown event after it. Reads at most 1,000 events.
-async fn active_period(p: &AnalysisPorts, id: &str) -> Result<ActivePeriod, StepError> {
+pub(crate) async fn active_period(p: &AnalysisPorts, id: &str) -> Result<ActivePeriod, StepError> {
     let mut period = ActivePeriod::default();
     let mut cursor: Option<String> = None;
     for _ in 0..10 {

@@ -21,12 +21,13 @@ use crate::store::{is_analysis_id, AnalysisStore};
 #[derive(Clone, Default)]
 pub struct MemoryAnalyses {
     records: Arc<Mutex<BTreeMap<(String, String), AnalysisRecord>>>,
+    live: Arc<Mutex<HashMap<String, crate::live::LiveState>>>,
     pub cloud: Cloud,
 }
 
 impl MemoryAnalyses {
     pub fn new(cloud: Cloud) -> Self {
-        MemoryAnalyses { records: Arc::default(), cloud }
+        MemoryAnalyses { records: Arc::default(), live: Arc::default(), cloud }
     }
     /// Every stored analysis of `deployment_id`, oldest first, without a logged call.
     pub fn stored(&self, deployment_id: &str) -> Vec<AnalysisRecord> {
@@ -53,6 +54,21 @@ impl AnalysisStore for MemoryAnalyses {
         }
         self.cloud.faults.check(&self.cloud.log, "GetItem:analysis")?;
         Ok(self.records.lock().unwrap().get(&(deployment_id.to_string(), analysis_id.to_string())).cloned())
+    }
+
+    async fn get_live(&self, deployment_id: &str) -> Result<Option<crate::live::LiveState>, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "GetItem:live")?;
+        Ok(self.live.lock().unwrap().get(deployment_id).cloned())
+    }
+
+    async fn put_live(&self, state: &crate::live::LiveState, expected: Option<u64>) -> Result<bool, StepError> {
+        self.cloud.faults.check(&self.cloud.log, "PutItem:live")?;
+        let mut live = self.live.lock().unwrap();
+        if live.get(&state.deployment_id).map(|s| s.version) != expected {
+            return Ok(false);
+        }
+        live.insert(state.deployment_id.clone(), state.clone());
+        Ok(true)
     }
 
     async fn list(&self, deployment_id: &str, limit: i32, cursor: Option<&str>) -> Result<Page<AnalysisSummary>, StepError> {

@@ -58,6 +58,12 @@ impl AnalysisStore for NotWired {
     async fn list(&self, _: &str, _: i32, _: Option<&str>) -> Result<Page<AnalysisSummary>, StepError> {
         Err(not_wired("analysis store"))
     }
+    async fn get_live(&self, _: &str) -> Result<Option<crate::live::LiveState>, StepError> {
+        Err(not_wired("analysis store"))
+    }
+    async fn put_live(&self, _: &crate::live::LiveState, _: Option<u64>) -> Result<bool, StepError> {
+        Err(not_wired("analysis store"))
+    }
 }
 
 impl CloudWatchMetrics for NotWired {

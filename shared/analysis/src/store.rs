@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aviary_core::StepError;
 use aviary_ports::Page;
 
+use crate::live::LiveState;
 use crate::record::{AnalysisRecord, AnalysisSummary};
 
 #[async_trait]
@@ -21,6 +22,11 @@ pub trait AnalysisStore: Send + Sync {
     /// A deployment's analyses newest first (`limit` clamped to 1–100). A cursor that does
     /// not decode is `InvalidInput`.
     async fn list(&self, deployment_id: &str, limit: i32, cursor: Option<&str>) -> Result<Page<AnalysisSummary>, StepError>;
+    /// The live verdict's state (strongly consistent); None before its first refresh.
+    async fn get_live(&self, deployment_id: &str) -> Result<Option<LiveState>, StepError>;
+    /// Stores the state only if the stored version is still `expected` (None: nothing stored
+    /// yet). `Ok(false)`: another refresh stored first; nothing was written.
+    async fn put_live(&self, state: &LiveState, expected: Option<u64>) -> Result<bool, StepError>;
 }
 
 /// `an-<13-digit ms>-<6 hex>`: sortable by time, unique in practice (the put is conditional).

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aviary_analysis::live::LiveState;
 use aviary_analysis::{is_analysis_id, AnalysisRecord, AnalysisStore, AnalysisSummary};
 use aviary_core::StepError;
 use aviary_ports::Page;
@@ -24,8 +25,49 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// The live verdict's state: one item per deployment, `sk = LIVE`, `doc` and a numeric
+/// `version` the conditional write compares.
+const LIVE_SK: &str = "LIVE";
+
 #[async_trait]
 impl AnalysisStore for DynamoStore {
+    async fn get_live(&self, deployment_id: &str) -> Result<Option<LiveState>, StepError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table()?)
+            .key("pk", s(format!("DEP#{deployment_id}")))
+            .key("sk", s(LIVE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(aws_err("GetItem"))?;
+        out.item.map(|item| parse_attr(&item, "doc")).transpose()
+    }
+
+    async fn put_live(&self, state: &LiveState, expected: Option<u64>) -> Result<bool, StepError> {
+        let doc = serde_json::to_string(state).map_err(|e| StepError::InvalidInput(e.to_string()))?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let put = self
+            .client
+            .put_item()
+            .table_name(self.table()?)
+            .item("pk", s(format!("DEP#{}", state.deployment_id)))
+            .item("sk", s(LIVE_SK))
+            .item("doc", s(doc))
+            .item("version", AttributeValue::N(state.version.to_string()))
+            .item("ttl", AttributeValue::N((now + RETAIN_SECS).to_string()));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(sk)"),
+            Some(v) => put.condition_expression("#v = :v").expression_attribute_names("#v", "version").expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(aws_err("PutItem")(e)),
+        }
+    }
+
     async fn put_new(&self, record: &AnalysisRecord) -> Result<bool, StepError> {
         let doc = serde_json::to_string(record).map_err(|e| StepError::InvalidInput(e.to_string()))?;
         let summary = serde_json::to_string(&record.summary()).map_err(|e| StepError::InvalidInput(e.to_string()))?;

@@ -69,6 +69,7 @@ impl Resources {
 
 /// An adapter never creates a resource without the installation's tag: it would be invisible
 /// to cleanup and outside the IAM conditions.
+#[cfg(any(feature = "ec2", feature = "elb"))]
 pub(crate) fn require_installation(installation: &str) -> Result<(), aviary_core::StepError> {
     if installation.is_empty() {
         return Err(aviary_core::StepError::Config("environment variable AVIARY_INSTALLATION is not set (the stack's name)".into()));

@@ -1,5 +1,7 @@
 //! `POST /deployments/{id}/analyses` (judge baseline against canary over a window, store and
-//! return the report) and `GET /deployments/{id}/analyses/{aid}`, over `aviary_analysis`.
+//! return the report), `GET /deployments/{id}/analyses/{aid}`, and `GET
+//! /deployments/{id}/verdict` (the live, anytime-valid verdict, refreshed with the periods
+//! that closed since the last call), over `aviary_analysis`.
 
 use aviary_analysis::{get_analysis, run_analysis, AnalysisError, AnalysisRequest};
 use aviary_core::StepError;
@@ -51,4 +53,10 @@ pub async fn get(
         Some(record) => Ok(Reply::ok(&record)),
         None => Err(ApiError::NotFound(format!("analysis {aid} of deployment {id} not found"))),
     }
+}
+
+pub async fn verdict(State(state): State<ApiState>, DeploymentId(id): DeploymentId, QueryPairs(q): QueryPairs) -> Result<Reply, ApiError> {
+    Query::parse(&q, &[])?;
+    let v = aviary_analysis::live::refresh_verdict(&state.analysis, &id).await.map_err(api_error)?;
+    Ok(Reply::ok(&v))
 }

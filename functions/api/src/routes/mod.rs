@@ -25,7 +25,7 @@ type Handler = fn() -> MethodRouter<ApiState>;
 
 /// Every route, as declared in the SAM template and `api/openapi.yaml` (`tests/declared_routes.rs`
 /// checks the three agree).
-pub const ROUTES: [(&str, Handler); 11] = [
+pub const ROUTES: [(&str, Handler); 12] = [
     ("POST /deployments", || post(deployments::create)),
     ("GET /deployments", || get(deployments::list)),
     ("GET /deployments/{id}", || get(deployments::get)),
@@ -37,6 +37,7 @@ pub const ROUTES: [(&str, Handler); 11] = [
     ("GET /environment", || get(environment::get)),
     ("POST /deployments/{id}/analyses", || post(analyses::start)),
     ("GET /deployments/{id}/analyses/{aid}", || get(analyses::get)),
+    ("GET /deployments/{id}/verdict", || get(analyses::verdict)),
 ];
 
 /// The order methods are listed in an `Allow` header.
