@@ -71,32 +71,7 @@ pub async fn status(id: String, credentials: bool, api: ApiArgs, outer: &ApiArgs
 }
 
 pub fn conditions_text(c: &RuleConditions) -> String {
-    let mut parts = Vec::new();
-    if !c.path_patterns.is_empty() {
-        parts.push(format!("path {}", c.path_patterns.join(" | ")));
-    }
-    if !c.http_methods.is_empty() {
-        parts.push(format!("method {}", c.http_methods.join(" | ")));
-    }
-    if !c.host_headers.is_empty() {
-        parts.push(format!("host {}", c.host_headers.join(" | ")));
-    }
-    if !c.source_ips.is_empty() {
-        parts.push(format!("source {}", c.source_ips.join(" | ")));
-    }
-    for h in &c.http_headers {
-        parts.push(format!("header {}: {}", h.name, h.values.join(" | ")));
-    }
-    if !c.query_strings.is_empty() {
-        let q: Vec<String> =
-            c.query_strings.iter().map(|q| match &q.key { Some(k) => format!("{k}={}", q.value), None => q.value.clone() }).collect();
-        parts.push(format!("query {}", q.join(" | ")));
-    }
-    if parts.is_empty() {
-        "none (all traffic reaching the rule)".into()
-    } else {
-        parts.join(" & ")
-    }
+    c.describe()
 }
 
 fn spec_lines(s: &DeploymentSpec, out: &mut Vec<(&'static str, String)>) {

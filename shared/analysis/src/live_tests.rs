@@ -217,3 +217,86 @@ async fn a_refresh_that_loses_the_race_answers_the_winners_state() {
     assert_eq!(stored.version, 1, "one write, not two");
     assert_eq!(stored.metrics["target_response_time"].baseline_periods, 26);
 }
+
+/// Poisson draw by inversion (small means).
+fn poisson(rng: &mut aviary_judge::rng::SplitMix64, mean: f64) -> f64 {
+    let (mut k, mut p, l) = (0.0, 1.0, (-mean).exp());
+    loop {
+        p *= rng.uniform();
+        if p <= l {
+            return k;
+        }
+        k += 1.0;
+    }
+}
+
+/// One simulated canary: `minutes` of ALB metrics for both arms (lognormal latency around
+/// 120 ms, Poisson 5xx at 2 a minute), the canary's latency scaled by `factor`, refreshed every
+/// `every` minutes through `refresh_verdict` (the code the API and the analyze function run).
+/// Returns the minute of the first decision, if any.
+async fn stream(seed: u64, minutes: i64, every: i64, factor: f64) -> Option<(i64, Decision)> {
+    let f = fixture();
+    f.world.active(ID).await;
+    let d = f.world.store.peek(ID).unwrap();
+    let (b, c) = (d.resources.baseline_target_group_arn.clone().unwrap(), d.resources.canary_target_group_arn.clone().unwrap());
+    let mut rng = aviary_judge::rng::SplitMix64::new(seed);
+    let at = |i: i64| NOW + i * 60 + 30;
+    let lat = |factor: f64, rng: &mut aviary_judge::rng::SplitMix64| factor * 0.12 * (0.3 * rng.normal()).exp();
+    let (mut lb, mut lc, mut eb, mut ec) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..minutes {
+        lb.push((at(i), lat(1.0, &mut rng)));
+        lc.push((at(i), lat(factor, &mut rng)));
+        eb.push((at(i), poisson(&mut rng, 2.0)));
+        ec.push((at(i), poisson(&mut rng, 2.0)));
+    }
+    f.cw.put(&b, "TargetResponseTime", "Average", lb);
+    f.cw.put(&c, "TargetResponseTime", "Average", lc);
+    f.cw.put(&b, "HTTPCode_Target_5XX_Count", "Sum", eb);
+    f.cw.put(&c, "HTTPCode_Target_5XX_Count", "Sum", ec);
+    let mut minute = 0;
+    while minute < minutes + 4 {
+        f.world.clock.advance_secs(every * 60);
+        minute += every;
+        let v = refresh_verdict(&f.ports, ID).await.unwrap();
+        if v.decision != Decision::NoDifferenceYet {
+            return Some((minute, v.decision));
+        }
+    }
+    None
+}
+
+/// The live verdict's false-alarm rate through the real refresh path: 200 A/A canaries, each
+/// refreshed 60 times over 2 hours of 1-minute periods. Peeking that often must stay within α
+/// (a fixed-horizon test re-read this often alarms ~30% of the time, docs/judge.md). Also its
+/// power: a +30% latency canary decided within the same 2 hours.
+#[tokio::test]
+async fn a_a_streams_refreshed_often_keep_false_alarms_under_alpha() {
+    let runs = 200;
+    let mut alarms = 0;
+    for seed in 0..runs {
+        if stream(seed, 120, 2, 1.0).await.is_some() {
+            alarms += 1;
+        }
+    }
+    let rate = alarms as f64 / runs as f64;
+    println!("live verdict A/A: {alarms} of {runs} streams decided (rate {rate:.3}, alpha {LIVE_ALPHA}), 60 refreshes each");
+    assert!(rate <= LIVE_ALPHA, "false-alarm rate {rate} above alpha {LIVE_ALPHA}");
+
+    let mut decided = Vec::new();
+    for seed in 1000..1020 {
+        match stream(seed, 120, 2, 1.3).await {
+            Some((minute, d)) => {
+                assert_eq!(d, Decision::CanaryWorse, "seed {seed}");
+                decided.push(minute);
+            }
+            None => {}
+        }
+    }
+    decided.sort_unstable();
+    println!(
+        "live verdict +30% latency (period noise σ=0.3): {} of 20 decided canary-worse within 2 h, median {} min",
+        decided.len(),
+        decided[decided.len() / 2]
+    );
+    assert!(decided.len() >= 16, "+30% latency found in only {} of 20 streams", decided.len());
+}

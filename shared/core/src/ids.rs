@@ -38,6 +38,24 @@ pub fn deployment_id_for_request(name: &str, idempotency_key: &str) -> String {
 }
 
 /// Step Functions execution names (at most 80 characters; idempotent for 90 days on AWS).
+/// The part of an ARN people need in a log line: a target group's name, a rule's or
+/// listener's id, an execution's name; anything else unchanged.
+pub fn short_arn(arn: &str) -> &str {
+    let Some(resource) = arn.strip_prefix("arn:").and_then(|r| r.splitn(5, ':').nth(4)) else {
+        return arn;
+    };
+    if let Some(rest) = resource.strip_prefix("targetgroup/") {
+        return rest.split('/').next().unwrap_or(rest);
+    }
+    if resource.starts_with("listener-rule/") || resource.starts_with("listener/") {
+        return resource.rsplit('/').next().unwrap_or(resource);
+    }
+    if let Some(rest) = resource.strip_prefix("execution:") {
+        return rest.rsplit(':').next().unwrap_or(rest);
+    }
+    arn
+}
+
 pub fn deploy_execution_name(deployment_id: &str) -> String {
     truncate(format!("deploy-{deployment_id}"))
 }
@@ -105,6 +123,15 @@ mod tests {
             assert!(crate::spec::is_valid_name(&got), "{got}");
         }
         assert!(crate::spec::is_valid_name(&readable_name(&"A".repeat(100))));
+    }
+
+    #[test]
+    fn short_arns_keep_what_people_need() {
+        assert_eq!(short_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/av-web-0a-c/50dc6c495c0c9188"), "av-web-0a-c");
+        assert_eq!(short_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod/50dc/f2f7/9683b2d0"), "9683b2d0");
+        assert_eq!(short_arn("arn:aws:states:us-east-1:123456789012:execution:aviary-deploy:deploy-web-0a"), "deploy-web-0a");
+        assert_eq!(short_arn("i-0abc"), "i-0abc");
+        assert_eq!(short_arn("arn:aws:s3:::bucket"), "arn:aws:s3:::bucket");
     }
 
     #[test]

@@ -145,6 +145,33 @@ impl RuleConditions {
     pub fn is_empty(&self) -> bool {
         self.value_count() == 0 && self.http_headers.is_empty()
     }
+
+    /// The conditions as people read them: `path /api/* | /v2/* & header X-Canary: 1`
+    /// (values of a kind OR-ed with `|`, kinds AND-ed with `&`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let mut kind = |name: &str, values: &[String]| {
+            if !values.is_empty() {
+                parts.push(format!("{name} {}", values.join(" | ")));
+            }
+        };
+        kind("path", &self.path_patterns);
+        kind("method", &self.http_methods);
+        kind("host", &self.host_headers);
+        kind("source", &self.source_ips);
+        for h in &self.http_headers {
+            parts.push(format!("header {}: {}", h.name, h.values.join(" | ")));
+        }
+        if !self.query_strings.is_empty() {
+            let q: Vec<String> = self.query_strings.iter().map(|q| match &q.key { Some(k) => format!("{k}={}", q.value), None => q.value.clone() }).collect();
+            parts.push(format!("query {}", q.join(" | ")));
+        }
+        if parts.is_empty() {
+            "none (all traffic reaching the rule)".into()
+        } else {
+            parts.join(" & ")
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -203,7 +203,7 @@ async fn start(ports: &Ports, d: Deployment) -> Result<AdmissionOutcome, StepErr
         StepError::StatusConflict { .. } => Ok(d.clone()),
         other => Err(other),
     })?;
-    crate::log(ports, &d.id, STEP, Outcome::Info, format!("deploy workflow started: {arn}")).await;
+    crate::log(ports, &d.id, STEP, Outcome::Info, format!("deploy workflow started: {}", aviary_core::ids::short_arn(&arn))).await;
     Ok(AdmissionOutcome::Started(Box::new(d)))
 }
 

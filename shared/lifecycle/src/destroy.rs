@@ -56,6 +56,6 @@ async fn teardown_of(ports: &Ports, d: Deployment, reason: &str) -> Result<Deplo
         .update(id, &[Status::TearingDown, Status::Destroyed, Status::Failed], |d| d.teardown_execution_arn = Some(arn.clone()))
         .await
         .unwrap_or(d);
-    log(ports, id, "destroy", Outcome::Info, format!("teardown requested ({reason}): {arn}")).await;
+    log(ports, id, "destroy", Outcome::Info, format!("teardown requested ({reason}): {}", aviary_core::ids::short_arn(&arn))).await;
     Ok(d)
 }

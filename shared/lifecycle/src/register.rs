@@ -78,8 +78,8 @@ async fn run(ports: &Ports, id: &str) -> Result<RegisterTargetsOutput, StepError
         Outcome::Ok,
         format!(
             "target groups {} (baseline) and {} (canary), health check {} on port {}",
-            out.baseline_target_group_arn,
-            out.canary_target_group_arn,
+            aviary_core::ids::short_arn(&out.baseline_target_group_arn),
+            aviary_core::ids::short_arn(&out.canary_target_group_arn),
             spec.health_check.path,
             spec.health_check_port()
         ),

@@ -76,7 +76,7 @@ async fn create(ports: &Ports, id: &str) -> Result<ListenerRuleOutput, StepError
         id,
         STEP,
         Outcome::Ok,
-        format!("rule {rule_arn} at priority {priority}: baseline and canary at weight 0 until healthy"),
+        format!("rule {} at priority {priority}: baseline and canary at weight 0 until healthy", aviary_core::ids::short_arn(&rule_arn)),
     )
     .await;
     Ok(ListenerRuleOutput { rule_arn, priority, weights })

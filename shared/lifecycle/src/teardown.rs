@@ -95,7 +95,7 @@ pub async fn remove_resources(ports: &Ports, id: &str, record: Option<&Deploymen
     rules.dedup();
     for arn in &rules {
         if elb.delete_rule(arn).await? {
-            log(ports, id, STEP, Outcome::Ok, format!("deleted rule {arn}")).await;
+            log(ports, id, STEP, Outcome::Ok, format!("deleted rule {}", aviary_core::ids::short_arn(arn))).await;
             removed.push(format!("rule {arn}"));
         }
     }
@@ -119,7 +119,8 @@ pub async fn remove_resources(ports: &Ports, id: &str, record: Option<&Deploymen
     for arn in &groups {
         let targets = elb.deregister_all(arn).await?;
         if elb.delete_target_group(arn).await? {
-            log(ports, id, STEP, Outcome::Ok, format!("deleted target group {arn} (deregistered {})", targets.join(", "))).await;
+            let deregistered = if targets.is_empty() { "no targets".to_string() } else { targets.join(", ") };
+            log(ports, id, STEP, Outcome::Ok, format!("deleted target group {} (deregistered {deregistered})", aviary_core::ids::short_arn(arn))).await;
             removed.push(format!("target group {arn}"));
         }
     }

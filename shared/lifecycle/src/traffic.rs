@@ -146,7 +146,7 @@ pub async fn change_traffic_as(ports: &Ports, id: &str, change: &TrafficChange, 
         .await?;
     let mut detail = format!("traffic changed: {}", describe_weights(&weights));
     if change.conditions.is_some() {
-        detail.push_str(&format!("; conditions now {}", serde_json::to_string(&spec.conditions).unwrap_or_default()));
+        detail.push_str(&format!("; conditions now {}", spec.conditions.describe()));
     }
     if change.stickiness.is_some() {
         match &spec.stickiness {

@@ -35,6 +35,11 @@ async fn conditions_change_on_the_rule() {
     let d = change_traffic(&w.ports, "web-1", &TrafficChange { conditions: Some(gate), ..Default::default() }).await.unwrap();
     let rule = w.router.snapshot(SAMPLE_LISTENER).into_iter().find(|r| Some(&r.rule_arn) == d.resources.rule_arn.as_ref()).unwrap();
     assert_eq!(rule.conditions, ["http-header:X-Canary=yes"]);
+    // The event log says it in words: no JSON, no ARNs.
+    let last = w.store.event_details("web-1").last().unwrap().clone();
+    assert!(last.ends_with("; conditions now header X-Canary: yes"), "{last}");
+    let all = w.store.event_details("web-1").join("\n");
+    assert!(!all.contains('{') && !all.contains("arn:aws:"), "{all}");
 }
 
 #[tokio::test]
