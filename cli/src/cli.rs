@@ -15,9 +15,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Machine-readable JSON on stdout instead of tables.
+    /// Machine-readable JSON on stdout instead of tables (the same as `--output json`).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Output format: `json` (machine-readable), `table` (aligned columns with headers, the
+    /// default for people), or `text` (tables as tab-separated lines without headers, for
+    /// `cut`/`awk`). `judge` prints json unless told otherwise.
+    #[arg(long, short = 'o', global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -140,6 +145,13 @@ pub enum Command {
     },
     /// Change a running canary's traffic share, rule conditions or stickiness.
     Traffic(TrafficArgs),
+    /// Print a shell completion script (e.g. `aviary completions bash > /etc/bash_completion.d/aviary`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `aviary man > ~/.local/share/man/man1/aviary.1`).
+    Man,
     /// Tear a deployment down (removes its rule and everything Aviary created for it).
     Destroy {
         id: String,
@@ -324,6 +336,13 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Table,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum JudgeFormat {
     Json,
     Table,
@@ -335,7 +354,7 @@ pub struct JudgeArgs {
     pub config: PathBuf,
     /// The metric data file (`{"metrics": {name: {"baseline": [...], "canary": [...]}}}`).
     pub data: PathBuf,
-    /// Output format (default json; `--json` also selects json).
+    /// Kept for scripts: the same as the global `--output` (json or table; default json).
     #[arg(long, value_enum)]
     pub format: Option<JudgeFormat>,
     /// Score threshold for Marginal (overrides the config; needs --pass).

@@ -37,7 +37,14 @@ async fn main() -> ExitCode {
             });
         }
     };
-    let ctx = Ctx { json: cli.json };
+    let ctx = match Ctx::from_flags(cli.json, cli.output) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    output::set_text_tables(ctx.output == Some(cli::OutputFormat::Text));
     #[cfg(feature = "local")]
     let is_demo = matches!(cli.command, Command::Demo { .. });
     #[cfg(not(feature = "local"))]
@@ -81,6 +88,18 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
         Command::Status { id, credentials, api } => commands::show::status(id, credentials, api, outer, ctx).await,
         Command::Events { id, follow, wait, api } => commands::show::events(id, follow, wait, api, outer, ctx).await,
         Command::Traffic(a) => commands::traffic::run(a, outer, ctx).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut cli::Cli::command(), "aviary", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(cli::Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| error::CliError::Usage(format!("cannot write the man page: {e}")))?;
+            Ok(0)
+        }
         Command::Watch { id, interval, timeout, api } => commands::verdict::watch(id, interval, timeout, api, outer, ctx).await,
         Command::Destroy { id, wait, wait_args, api } => commands::destroy::run(id, wait, wait_args, api, outer, ctx).await,
         Command::Env { api } => commands::show::env(api, outer, ctx).await,

@@ -11,7 +11,15 @@ use std::time::Duration;
 use aviary_core::model::{Event, Outcome};
 use aviary_core::traffic::RuleWeights;
 
-/// A plain text table: columns padded to their widest cell, two spaces apart.
+/// `--output text`: every table renders as tab-separated lines without its header.
+static TEXT_TABLES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_text_tables(on: bool) {
+    TEXT_TABLES.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A plain text table: columns padded to their widest cell, two spaces apart (or, with
+/// `--output text`, tab-separated without the header).
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     headers: Vec<String>,
@@ -33,6 +41,18 @@ impl Table {
     }
 
     pub fn render(&self) -> String {
+        if TEXT_TABLES.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.render_tsv();
+        }
+        self.render_aligned()
+    }
+
+    /// Tab-separated rows, no header; tabs and newlines inside a cell become spaces.
+    pub fn render_tsv(&self) -> String {
+        self.rows.iter().map(|r| r.iter().map(|c| c.replace(['\t', '\n'], " ")).collect::<Vec<_>>().join("\t") + "\n").collect()
+    }
+
+    pub fn render_aligned(&self) -> String {
         let cols = self.rows.iter().map(Vec::len).chain([self.headers.len()]).max().unwrap_or(0);
         let mut widths = vec![0usize; cols];
         for r in std::iter::once(&self.headers).chain(&self.rows) {
@@ -309,6 +329,14 @@ pub fn print_json(v: &impl serde::Serialize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_tables_are_tab_separated_without_a_header() {
+        let mut t = super::Table::new(["K", "V"]);
+        t.row(["a", "one\ttwo"]).row(["bb", ""]);
+        assert_eq!(t.render_tsv(), "a\tone two\nbb\t\n");
+        assert_eq!(t.render_aligned(), "K   V\na   one\ttwo\nbb\n");
+    }
+
     use super::*;
     use aviary_core::traffic::WeightedTarget;
 

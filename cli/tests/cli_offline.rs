@@ -82,6 +82,9 @@ fn judge_fail_exits_2_and_table_format_prints_the_verdict() {
     assert_eq!(code(&o), 2);
     let text = stdout(&o);
     assert!(text.starts_with("METRIC") && text.contains("latency_p50  High !critical") && text.contains("→ Fail"), "{text}");
+    // The global --output is the same option.
+    let o = aviary(&["-o", "table", "judge", config.to_str().unwrap(), data.to_str().unwrap()], &[]);
+    assert_eq!((code(&o), stdout(&o)), (2, text));
 }
 
 #[test]
@@ -362,4 +365,47 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let status = child.wait().unwrap();
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert!(status.success() || status.signal() == Some(libc::SIGPIPE), "{status:?}");
+}
+
+#[test]
+fn output_selects_json_aligned_tables_or_tab_separated_text() {
+    const ENV: &str = r#"{"loadBalancers": [{"name": "prod-alb", "scheme": "internet-facing", "state": "active", "dnsName": "prod.example.com",
+        "listeners": [{"listenerArn": "arn:l", "port": 80, "protocol": "HTTP", "rules": [
+            {"priority": "10", "conditions": ["path-pattern:/static/*"], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]},
+            {"priority": "default", "conditions": [], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]}]}]}],
+        "targetGroups": []}"#;
+    let server = recorder(200, ENV);
+    let table = aviary(&["--endpoint", &server.url, "env"], &[]);
+    assert_eq!(code(&table), 0, "{}", stderr(&table));
+    assert!(stdout(&table).contains("PRIORITY") && stdout(&table).contains("10        path-pattern:/static/*"), "{}", stdout(&table));
+    let text = aviary(&["--endpoint", &server.url, "-o", "text", "env"], &[]);
+    assert!(stdout(&text).contains("    10\tpath-pattern:/static/*\tprod-web=1\t\n"), "{:?}", stdout(&text));
+    assert!(!stdout(&text).contains("PRIORITY"), "no header in text: {}", stdout(&text));
+    for flags in [&["--json"][..], &["--output", "json"][..], &["-o", "json"][..]] {
+        let mut args = vec!["--endpoint", server.url.as_str()];
+        args.extend_from_slice(flags);
+        args.push("env");
+        let o = aviary(&args, &[]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{flags:?}: {e}: {}", stdout(&o)));
+        assert_eq!(v["loadBalancers"][0]["name"], "prod-alb");
+    }
+    let o = aviary(&["--endpoint", &server.url, "--json", "-o", "table", "env"], &[]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("--json and --output table disagree"), "{}", stderr(&o));
+}
+
+#[test]
+fn completions_for_each_shell_and_a_man_page() {
+    for (shell, marker) in [("bash", "_aviary()"), ("zsh", "#compdef aviary"), ("fish", "complete -c aviary"), ("powershell", "Register-ArgumentCompleter"), ("elvish", "edit:completion")] {
+        let o = aviary(&["completions", shell], &[]);
+        assert_eq!(code(&o), 0, "{shell}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains(marker), "{shell} script lacks {marker}");
+        assert!(text.contains("watch") && text.contains("traffic") && text.contains("add-path"), "{shell}: every command and flag");
+    }
+    assert_eq!(code(&aviary(&["completions", "tcsh"], &[])), 1, "an unknown shell is a usage error");
+    let man = aviary(&["man"], &[]);
+    assert_eq!(code(&man), 0);
+    let text = stdout(&man);
+    assert!(text.contains(".TH aviary 1") && text.contains(".SH NAME") && text.contains("watch"), "{text}");
 }

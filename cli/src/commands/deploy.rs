@@ -618,12 +618,12 @@ mod tests {
         let mut d = crate::commands::show::tests::sample(Status::Failed);
         d.failure_reason = Some("canary target group unhealthy".into());
         let api = ApiDeployment { deployment: d, extra: Default::default() };
-        let e = finish(api.clone(), Ctx { json: false }).unwrap_err();
+        let e = finish(api.clone(), Ctx { json: false, output: None }).unwrap_err();
         assert_eq!(e.exit_code(), 3);
         assert!(e.to_string().contains("is FAILED: canary target group unhealthy"), "{e}");
         let mut active = api;
         active.deployment.status = Status::Active;
-        assert_eq!(finish(active, Ctx { json: true }).unwrap(), 0);
+        assert_eq!(finish(active, Ctx { json: true, output: Some(crate::cli::OutputFormat::Json) }).unwrap(), 0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use aviary_judge::{judge, parse_config, parse_data, ScoreThresholds, Verdict};
 
-use crate::cli::{JudgeArgs, JudgeFormat};
+use crate::cli::{JudgeArgs, JudgeFormat, OutputFormat};
 use crate::commands::Ctx;
 use crate::error::CliError;
 
@@ -25,7 +25,11 @@ pub fn run(args: JudgeArgs, ctx: Ctx) -> Result<u8, CliError> {
         _ => None,
     };
     let report = judge(&config, &data, thresholds);
-    let format = if ctx.json { JudgeFormat::Json } else { args.format.unwrap_or(JudgeFormat::Json) };
+    let format = match ctx.output {
+        Some(OutputFormat::Json) => JudgeFormat::Json,
+        Some(OutputFormat::Table | OutputFormat::Text) => JudgeFormat::Table,
+        None => args.format.unwrap_or(JudgeFormat::Json),
+    };
     match format {
         JudgeFormat::Json => println!("{}", report.to_json_pretty()),
         JudgeFormat::Table => print!("{}", report.to_table()),

@@ -22,8 +22,24 @@ use aviary_client::sigv4::{region_from_host, Signer};
 /// What every command may look at besides its own arguments.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx {
-    /// `--json`: machine-readable output on stdout.
+    /// `--json` / `--output json`: machine-readable output on stdout.
     pub json: bool,
+    /// `--output` as given (None: each command's default).
+    pub output: Option<crate::cli::OutputFormat>,
+}
+
+impl Ctx {
+    /// From `--json` and `--output`; they must not disagree.
+    pub fn from_flags(json: bool, output: Option<crate::cli::OutputFormat>) -> Result<Ctx, CliError> {
+        use crate::cli::OutputFormat;
+        match (json, output) {
+            (true, Some(o)) if o != OutputFormat::Json => {
+                Err(CliError::Usage(format!("--json and --output {} disagree: give one of them", format!("{o:?}").to_lowercase())))
+            }
+            (true, _) => Ok(Ctx { json: true, output: Some(OutputFormat::Json) }),
+            (false, o) => Ok(Ctx { json: o == Some(OutputFormat::Json), output: o }),
+        }
+    }
 }
 
 /// Whether requests to this endpoint are signed: `--no-sign` / `--sign` decide, else sign
