@@ -16,6 +16,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("js/new.js", "text/javascript; charset=utf-8", include_str!("../assets/js/new.js")),
     ("js/detail.js", "text/javascript; charset=utf-8", include_str!("../assets/js/detail.js")),
     ("js/judge.js", "text/javascript; charset=utf-8", include_str!("../assets/js/judge.js")),
+    ("js/verdict.js", "text/javascript; charset=utf-8", include_str!("../assets/js/verdict.js")),
     ("js/chart.js", "text/javascript; charset=utf-8", include_str!("../assets/js/chart.js")),
 ];
 

@@ -104,6 +104,7 @@ pub fn is_aviary_route(method: &Method, path: &str) -> bool {
         ["deployments", _, "traffic"] => m == "PATCH",
         ["deployments", _, "analyses"] => matches!(m, "GET" | "POST"),
         ["deployments", _, "analyses", _] => m == "GET",
+        ["deployments", _, "verdict"] => m == "GET",
         ["uploads"] => m == "POST",
         ["environment"] => m == "GET",
         _ => false,

@@ -98,7 +98,12 @@ try {
   await page.locator('#events tbody tr').first().waitFor();
   log(`ACTIVE; split: ${await page.locator('#split').textContent()}`);
   expect(!(await page.locator('main').textContent()).includes('[object '), 'detail page renders every value as text');
-  await page.locator('#resources dt', { hasText: 'canaryInstanceId' }).waitFor();
+  await page.locator('#resources dt', { hasText: 'Canary instance' }).waitFor();
+  expect(!(await page.locator('#resources').textContent()).includes('canaryInstanceId'), 'resource keys read as words');
+  expect((await page.locator('.status-line').textContent()).split('ACTIVE').length === 2, 'the status is shown once');
+  // The live verdict: right after activation no period has closed yet.
+  await page.locator('#live-decision', { hasText: 'No difference yet' }).waitFor({ timeout: 60000 });
+  log(`live verdict: ${(await page.locator('#live-verdict').textContent()).slice(0, 160)}`);
   await shot('04-detail-active');
 
   // Traffic change, confirmed; the page and the ALB agree.
@@ -156,6 +161,12 @@ try {
   expect(dialogs.some((m) => m.startsWith('Destroy canary')), 'destroy asked for confirmation');
   await page.locator('#status-text', { hasText: /^DESTROYED$/ }).waitFor({ timeout: 240000 });
   await page.locator('#final').waitFor();
+  // A deployment that does not exist: the message only, no form, no "Loading…".
+  await page.goto(`${info.console}#/d/nothing-0123456789`);
+  await page.locator('main .error').first().waitFor({ timeout: 30000 });
+  const missing = await page.locator('main').textContent();
+  expect(!missing.includes('Loading') && (await page.locator('#traffic-form').count()) === 0, `a 404 shows only its message (${missing.slice(0, 120)})`);
+  await shot('10-detail-not-found');
   const after = await rules();
   expect(JSON.stringify(after) === JSON.stringify(before), 'listener rules restored exactly');
   await shot('07-detail-destroyed');

@@ -2,9 +2,10 @@
 // control (PATCH …/traffic, confirmed), the judge (see judge.js) and destroy (confirmed),
 // all refreshed live until the deployment is final.
 import { api } from './api.js';
-import { h, replace, badge, when, age, shortArn, split, errorBox, announce } from './dom.js';
+import { h, replace, when, age, shortArn, split, errorBox, announce } from './dom.js';
 import { field, conditionsFieldset, stickinessFieldset, clearErrors, showFieldErrors } from './form.js';
 import { judgeSection } from './judge.js';
+import { verdictSection } from './verdict.js';
 
 const FLOW = ['PENDING', 'PROVISIONING', 'REGISTERING', 'ROUTING', 'WAITING_HEALTHY', 'ACTIVE', 'TEARING_DOWN', 'DESTROYED'];
 const FINAL = ['DESTROYED', 'FAILED', 'REJECTED'];
@@ -21,6 +22,19 @@ export function renderDetail(main, id) {
   const links = h('div', { id: 'links' });
   const events = h('div', { id: 'events', role: 'log', 'aria-label': 'Event log', tabindex: 0 });
   const loadError = h('div');
+  const live = verdictSection(id);
+  let liveAt = 0;
+  let liveStatus = null;
+  // camelCase resource keys as people read them.
+  const LABELS = {
+    baselineInstanceId: 'Baseline instance', canaryInstanceId: 'Canary instance', monitorInstanceId: 'Monitor instance',
+    baselineTargetGroupArn: 'Baseline target group', canaryTargetGroupArn: 'Canary target group', ruleArn: 'Listener rule',
+    priority: 'Rule priority', loadBalancerArn: 'Load balancer', appSecurityGroupId: 'App security group',
+    monitorSecurityGroupId: 'Monitor security group', productionTargets: 'Production targets',
+    vpcId: 'VPC', subnetIds: 'Subnets', loadBalancerSecurityGroupIds: 'Load balancer security groups',
+    production: 'Production target groups', instanceSecurityGroup: 'Instance security group',
+  };
+  const label = (k) => LABELS[k] || k.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase()).replace(/ Arn$/, '').replace(/ Id$/, '');
 
   // Traffic control.
   const share = field('Canary traffic share (%)', 'trafficPercent', { type: 'number', min: 0.1, max: 50, step: 0.1 });
@@ -42,6 +56,7 @@ export function renderDetail(main, id) {
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'traffic-title' }, h('h2', { id: 'traffic-title' }, 'Traffic'), trafficNow, trafficForm),
       h('section', { 'aria-labelledby': 'res-title' }, h('h2', { id: 'res-title' }, 'Resources'), resources, h('h2', {}, 'Monitoring'), links)),
+    live.section,
     judgeSection(id),
     h('section', { 'aria-labelledby': 'events-title' }, h('h2', { id: 'events-title' }, 'Event log'), events),
     h('section', { 'aria-labelledby': 'destroy-title' }, h('h2', { id: 'destroy-title' }, 'Destroy'),
@@ -92,15 +107,26 @@ export function renderDetail(main, id) {
       show(dep);
       const ev = await api('GET', `/deployments/${encodeURIComponent(id)}/events?limit=500`);
       showEvents(ev.items || []);
+      // The verdict only changes once a period closes: every 15 s is plenty, and at once when
+      // the status changes. Before the canary takes traffic there is nothing to judge.
+      const ran = FLOW.indexOf(dep.status) >= FLOW.indexOf('ACTIVE') || dep.status === 'FAILED';
+      if (!ran) live.waiting();
+      else if (dep.status !== liveStatus || Date.now() - liveAt > 15000) { liveAt = Date.now(); liveStatus = dep.status; live.refresh(); }
       if (FINAL.includes(dep.status)) { clearInterval(timer); timer = null; }
     } catch (e) {
+      if (e.status === 404) {
+        // Nothing to show or change: the page is only the message.
+        clearInterval(timer); timer = null;
+        replace(main, h('p', {}, h('a', { href: '#/' }, '← Deployments')), h('h1', {}, `Canary ${id}`), errorBox(e, 'No such deployment'));
+        return;
+      }
       replace(loadError, errorBox(e, 'Could not load the deployment'));
     }
   }
 
   function show(d) {
-    replace(head, h('p', { class: 'status-line' }, badge(d.status), ' ',
-      h('span', { id: 'status-text' }, d.status), d.statusReason ? ` — ${d.statusReason}` : '',
+    // The status once, as a badge.
+    replace(head, h('p', { class: 'status-line' }, h('span', { class: `badge s-${String(d.status).toLowerCase()}`, id: 'status-text' }, d.status), d.statusReason ? ` — ${d.statusReason}` : '',
       d.failureReason ? h('span', { class: 'error-text' }, ` (${d.failureReason})`) : ''),
       h('p', { class: 'muted' }, `created ${when(d.createdAt)} (${age(d.createdAt)} ago) · expires ${when(d.expiresAt)} · listener `,
         h('span', { title: d.spec ? d.spec.listenerArn : '' }, d.spec ? shortArn(d.spec.listenerArn) : '—')));
@@ -134,7 +160,9 @@ export function renderDetail(main, id) {
 
     const r = d.resources || {};
     replace(resources, Object.entries(r).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length)).map(([k, v]) =>
-      [h('dt', {}, k), h('dd', {}, Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? `${shortArn(x.targetGroupArn)}=${x.weight}` : x)).join(', ') : String(v))]));
+      [h('dt', { title: k }, label(k)), h('dd', { title: Array.isArray(v) ? '' : String(v) },
+        Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? `${shortArn(x.targetGroupArn)}=${x.weight}` : x)).join(', ')
+          : String(v).startsWith('arn:') ? shortArn(String(v)) : String(v))]));
     const m = d.monitoring;
     replace(links, m && (m.grafana || m.prometheus || m.referee)
       ? h('ul', {}, [['Grafana', m.grafana], ['Prometheus', m.prometheus], ['Referee', m.referee], ['Kayenta', m.kayenta]]
