@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh demo
+# The processes behind the emulated load balancer's target groups.
+cargo build -q -p aviary-sample-app
 exec cargo run -q -p aviary-cli --features local -- demo "$@"

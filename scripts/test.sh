@@ -59,6 +59,8 @@ bg_step "state machines: asl-validator" bash -c 'for f in statemachines/*.asl.js
 [ -f scripts/checks/infra.sh ] && bg_step "infrastructure checks (cfn-lint, sam validate, template/IAM tests)" bash scripts/checks/infra.sh
 # One invocation for the whole workspace; the CLI's `local` feature (its local commands and its end-to-end
 # test against `aviary local up`) is on, so nothing is compiled twice.
+# The data plane's tests start the sample app as the emulated instances' processes.
+step "sample app for the local data plane" cargo build -q -p aviary-sample-app
 step "cargo test (workspace: unit, handler and emulator integration tests)" cargo test --workspace --features aviary-cli/local --no-fail-fast
 collect
 step "monitoring checks (promtool, docker-compose config, shellcheck, live Prometheus)" bash scripts/checks/monitoring.sh

@@ -103,6 +103,13 @@ pub enum Command {
         /// Change the canary's share to this percent once it is active (live traffic control).
         #[arg(long, default_value_t = 10.0)]
         change_to: f64,
+        /// The canary's fault behind the emulated load balancer: latency (+60 ms), errors (5%),
+        /// none; `off` sends no requests (the rules only).
+        #[arg(long, default_value = "latency", value_parser = ["latency", "errors", "none", "off"])]
+        fault: String,
+        /// Seconds of mixed requests through the canary rule while it is active.
+        #[arg(long, default_value_t = 6)]
+        load_seconds: u64,
     },
     /// Validate a canary directory, upload it and deploy it; follow it until it takes traffic.
     Deploy(DeployArgs),
@@ -545,7 +552,8 @@ mod tests {
     #[test]
     fn demo_keeps_its_flags() {
         let c = parse(&["demo", "--endpoint", "http://127.0.0.1:5000", "--time-scale", "0.5", "--change-to", "0"]);
-        let Command::Demo { endpoint, time_scale, change_to, spec_dir } = c.command else { panic!() };
+        let Command::Demo { endpoint, time_scale, change_to, spec_dir, fault, load_seconds } = c.command else { panic!() };
+        assert_eq!((fault.as_str(), load_seconds), ("latency", 6));
         assert_eq!(endpoint.as_deref(), Some("http://127.0.0.1:5000"));
         assert_eq!((time_scale, change_to, spec_dir), (0.5, 0.0, None));
     }

@@ -81,7 +81,9 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
     let outer = &cli.api;
     match cli.command {
         #[cfg(feature = "local")]
-        Command::Demo { endpoint, spec_dir, time_scale, change_to } => commands::demo::run(endpoint, spec_dir, time_scale, change_to).await,
+        Command::Demo { endpoint, spec_dir, time_scale, change_to, fault, load_seconds } => {
+            commands::demo::run(endpoint, spec_dir, time_scale, change_to, fault, load_seconds).await
+        }
         Command::Console { port, api } => console(port, api.or(outer)).await,
         Command::Deploy(a) => commands::deploy::run(a, outer, ctx).await,
         Command::Ls(a) => commands::show::ls(a, outer, ctx).await,

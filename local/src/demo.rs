@@ -24,6 +24,27 @@ pub struct DemoOptions {
     /// Share to switch to once active, showing live traffic control (None: skip).
     pub change_to_percent: Option<f64>,
     pub quiet: bool,
+    /// Real requests through the emulated listener (`aviary-sample-app` processes behind it,
+    /// the canary's with this fault); None: the rules only.
+    pub traffic: Option<crate::dataplane::front::Fault>,
+    /// Seconds of load while the canary is active.
+    pub load_seconds: u64,
+}
+
+/// One target group's share of the demo's load.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutedGroup {
+    pub target_group: String,
+    /// `production`, `baseline` or `canary`.
+    pub role: String,
+    /// The rule's weight as a share of the rule (percent).
+    pub weight_percent: f64,
+    /// Requests the rule's conditions matched that this group answered.
+    pub requests: u64,
+    pub observed_percent: f64,
+    pub errors_5xx: u64,
+    pub mean_latency_ms: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +56,9 @@ pub struct DemoReport {
     pub rules_after: Vec<RuleSnapshot>,
     pub events: Vec<Event>,
     pub handler_time: Vec<(String, u32, Duration)>,
+    /// Requests the load generator's traffic took per target group (name → count), and in
+    /// what share the rule weighed them.
+    pub routed: Vec<RoutedGroup>,
     pub elapsed: Duration,
 }
 
@@ -130,6 +154,20 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     rt.allow_listener(&listener);
     let rules_before = rt.rules(&listener).await.unwrap_or_default();
     out.say(format!("\nlistener rules BEFORE:\n{}", print_rules(&rules_before)));
+    let dataplane = match opts.traffic {
+        Some(fault) => {
+            let dp = std::sync::Arc::new(
+                crate::dataplane::front::DataPlane::start(&rt.config, &listener, crate::dataplane::front::sample_app_path(), fault)
+                    .await
+                    .map_err(|e| LocalError::Pump(e.to_string()))?,
+            );
+            // check-health reads the processes' real health checks.
+            rt.set_health_and_clock(dp.clone(), std::sync::Arc::new(aviary_core::clock::SystemClock));
+            out.say(format!("data plane: the listener's rules served on {} (sample-app processes behind each target group; canary fault: {fault:?})", dp.url));
+            Some(dp)
+        }
+        None => None,
+    };
 
     out.say(format!("uploading {} to s3://{}/canaries/{name}/ (canary.tar last: it starts the canary)", dir.display(), rt.names.bucket));
     rt.upload_canary(&name, &dir).await?;
@@ -165,8 +203,19 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let rules_during = rt.rules(&listener).await.unwrap_or_default();
+    let mut routed = Vec::new();
     if d.status == Status::Active {
         out.say(format!("\nlistener rules DURING (canary ACTIVE):\n{}", print_rules(&rules_during)));
+        if let Some(dp) = &dataplane {
+            routed = load(dp, &d, &rules_during, Duration::from_secs(opts.load_seconds)).await?;
+            out.say(format!("\nrequests routed through the canary rule by the data plane ({} s of load; the rule's GET/HEAD requests only):", opts.load_seconds));
+            for g in &routed {
+                out.say(format!(
+                    "    {:<10} {:<18} weight {:>5.1}%   observed {:>5.1}% ({:>5} requests, {} 5xx, mean {:.1} ms)",
+                    g.role, g.target_group, g.weight_percent, g.observed_percent, g.requests, g.errors_5xx, g.mean_latency_ms
+                ));
+            }
+        }
         if let Some(p) = opts.change_to_percent {
             let change = TrafficChange { traffic_percent: Some(p), ..Default::default() };
             change_traffic(&rt.ports, &id, &change).await.map_err(|e| LocalError::Pump(e.to_string()))?;
@@ -199,6 +248,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
         rules_after,
         events: rt.events(&d.id).await?,
         handler_time: rt.invoker.handler_time(),
+        routed,
         elapsed: started.elapsed(),
     };
     out.say(format!(
@@ -213,4 +263,76 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     out.say(format!("    {:<18} {:>9}  {:>8.1} ms", "total", "", total.as_secs_f64() * 1000.0));
     out.say(format!("\nfinal status: {} after {:.1}s", report.final_status, report.elapsed.as_secs_f64()));
     Ok(report)
+}
+
+/// Sends `duration` of mixed requests through the data plane — GET and HEAD (which the sample
+/// rule matches), POST (which it does not), each from a new client — and returns what the rule's
+/// target groups answered for the matched ones, next to the rule's weights.
+async fn load(dp: &crate::dataplane::front::DataPlane, d: &aviary_core::model::Deployment, rules: &[RuleSnapshot], duration: Duration) -> Result<Vec<RoutedGroup>, LocalError> {
+    use std::collections::HashMap;
+    let client = reqwest::Client::new();
+    let until = Instant::now() + duration;
+    let counted = std::sync::Arc::new(std::sync::Mutex::new(HashMap::<String, (u64, u64, f64)>::new()));
+    let mut workers = Vec::new();
+    for w in 0..8u64 {
+        let (client, url, counted) = (client.clone(), dp.url.clone(), counted.clone());
+        workers.push(tokio::spawn(async move {
+            let mut i = w;
+            while Instant::now() < until {
+                i += 8;
+                let method = match i % 10 {
+                    0 => reqwest::Method::POST,
+                    1 => reqwest::Method::HEAD,
+                    _ => reqwest::Method::GET,
+                };
+                let matched = method != reqwest::Method::POST;
+                let started = Instant::now();
+                let Ok(a) = client.request(method, format!("{url}/?item={}", i % 97)).send().await else { continue };
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let group = a.headers().get("x-aviary-target-group").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let err = a.status().is_server_error();
+                if matched {
+                    let mut c = counted.lock().expect("counts");
+                    let e = c.entry(group).or_default();
+                    e.0 += 1;
+                    e.1 += u64::from(err);
+                    e.2 += ms;
+                }
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let counted = counted.lock().expect("counts").clone();
+    let total: u64 = counted.values().map(|c| c.0).sum();
+    let rule = rules.iter().find(|r| Some(&r.rule_arn) == d.resources.rule_arn.as_ref());
+    let weight_total: u32 = rule.map(|r| r.forward.iter().map(|t| t.weight).sum()).unwrap_or(0);
+    let role = |arn: &str| {
+        if Some(arn) == d.resources.canary_target_group_arn.as_deref() {
+            "canary"
+        } else if Some(arn) == d.resources.baseline_target_group_arn.as_deref() {
+            "baseline"
+        } else {
+            "production"
+        }
+    };
+    Ok(rule
+        .map(|r| r.forward.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let name = crate::dataplane::choose::group_name(&t.target_group_arn).to_string();
+            let (requests, errors_5xx, ms) = counted.get(&name).copied().unwrap_or_default();
+            RoutedGroup {
+                role: role(&t.target_group_arn).to_string(),
+                target_group: name,
+                weight_percent: if weight_total > 0 { f64::from(t.weight) * 100.0 / f64::from(weight_total) } else { 0.0 },
+                requests,
+                observed_percent: if total > 0 { requests as f64 * 100.0 / total as f64 } else { 0.0 },
+                errors_5xx,
+                mean_latency_ms: if requests > 0 { ms / requests as f64 } else { 0.0 },
+            }
+        })
+        .collect())
 }

@@ -8,6 +8,7 @@
 
 pub mod api_server;
 pub mod cloudwatch_bridge;
+pub mod dataplane;
 pub mod demo;
 pub mod environment;
 pub mod invoker;

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use crate::error::CliError;
 
-pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale: f64, change_to: f64) -> Result<u8, CliError> {
+pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale: f64, change_to: f64, fault: String, load_seconds: u64) -> Result<u8, CliError> {
+    let traffic = match fault.as_str() {
+        "off" => None,
+        f => Some(aviary_local::dataplane::front::Fault::parse(f).map_err(CliError::Usage)?),
+    };
     let root = aviary_local::moto::project_root();
     let opts = aviary_local::demo::DemoOptions {
         local: aviary_local::runtime::LocalOptions { root: root.clone(), endpoint, time_scale, ..Default::default() },
@@ -13,6 +17,8 @@ pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale
         work_dir: root.join(".aviary/demo"),
         change_to_percent: (change_to > 0.0).then_some(change_to),
         quiet: false,
+        traffic,
+        load_seconds,
     };
     let report = aviary_local::demo::run_demo(opts).await?;
     if report.listener_restored() {
