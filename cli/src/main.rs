@@ -82,7 +82,7 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
     match cli.command {
         #[cfg(feature = "local")]
         Command::Demo { endpoint, spec_dir, time_scale, change_to, fault, load_seconds } => {
-            commands::demo::run(endpoint, spec_dir, time_scale, change_to, fault, load_seconds).await
+            commands::demo::run(endpoint, spec_dir, time_scale, change_to, fault, load_seconds, ctx).await
         }
         Command::Console { port, api } => console(port, api.or(outer)).await,
         Command::Deploy(a) => commands::deploy::run(a, outer, ctx).await,

@@ -43,9 +43,7 @@ pub struct ApiServer {
 /// on the emulator's table and CloudWatch (through the bridge).
 pub fn state(rt: &LocalRuntime) -> api::ApiState {
     let ports = rt.invoker.ports_for("api");
-    let analysis = aviary_analysis::AnalysisPorts::new(ports.clone())
-        .with_analyses(std::sync::Arc::new(aviary_aws::store::DynamoStore::from_conf(&rt.config, &rt.names.table)))
-        .with_cloudwatch(std::sync::Arc::new(aviary_aws::cloudwatch::SdkCloudWatch::new(rt.cloudwatch())));
+    let analysis = rt.analysis_ports(ports.clone());
     api::ApiState::new(ports, api::Presigner::new(&rt.artifacts)).with_analysis(analysis)
 }
 

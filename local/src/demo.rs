@@ -27,9 +27,15 @@ pub struct DemoOptions {
     /// Real requests through the emulated listener (`aviary-sample-app` processes behind it,
     /// the canary's with this fault); None: the rules only.
     pub traffic: Option<crate::dataplane::front::Fault>,
-    /// Seconds of load while the canary is active.
+    /// Seconds of load while the canary is active, at least; with traffic the load goes on
+    /// until the live verdict decides (at most [`MAX_VERDICT_WAIT`]).
     pub load_seconds: u64,
 }
+
+/// How long the demo waits for the live verdict under load.
+pub const MAX_VERDICT_WAIT: Duration = Duration::from_secs(120);
+/// The data plane's metric period in the demo (high-resolution CloudWatch metrics).
+const DEMO_PERIOD_SECONDS: u32 = 2;
 
 /// One target group's share of the demo's load.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -59,12 +65,31 @@ pub struct DemoReport {
     /// Requests the load generator's traffic took per target group (name → count), and in
     /// what share the rule weighed them.
     pub routed: Vec<RoutedGroup>,
+    /// The live verdict reached on the routed requests (None without traffic).
+    pub verdict: Option<aviary_analysis::live::LiveVerdict>,
     pub elapsed: Duration,
 }
 
 impl DemoReport {
     pub fn listener_restored(&self) -> bool {
         self.rules_before == self.rules_after
+    }
+
+    /// `aviary demo --json`: one document with what happened.
+    pub fn to_json(&self) -> serde_json::Value {
+        let count = |role: &str| self.routed.iter().filter(|g| g.role == role).map(|g| g.requests).sum::<u64>();
+        serde_json::json!({
+            "deploymentId": self.deployment_id,
+            "finalStatus": self.final_status,
+            "requests": {"production": count("production"), "baseline": count("baseline"), "canary": count("canary")},
+            "routed": self.routed,
+            "verdict": self.verdict,
+            "listenerRestored": self.listener_restored(),
+            "rulesBefore": self.rules_before,
+            "rulesDuring": self.rules_during,
+            "rulesAfter": self.rules_after,
+            "elapsedSeconds": self.elapsed.as_secs_f64(),
+        })
     }
 }
 
@@ -156,11 +181,14 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     out.say(format!("\nlistener rules BEFORE:\n{}", print_rules(&rules_before)));
     let dataplane = match opts.traffic {
         Some(fault) => {
+            let sink = crate::dataplane::front::MetricsSink { cloudwatch: rt.cloudwatch(), period_seconds: DEMO_PERIOD_SECONDS };
             let dp = std::sync::Arc::new(
-                crate::dataplane::front::DataPlane::start(&rt.config, &listener, crate::dataplane::front::sample_app_path(), fault)
+                crate::dataplane::front::DataPlane::start(&rt.config, &listener, crate::dataplane::front::sample_app_path(), fault, Some(sink))
                     .await
                     .map_err(|e| LocalError::Pump(e.to_string()))?,
             );
+            // The live verdict over the data plane's periods (a period counts once 1 s old).
+            rt.live = aviary_analysis::live::LiveSettings { period_seconds: DEMO_PERIOD_SECONDS, settle_seconds: Some(1) };
             // check-health reads the processes' real health checks.
             rt.set_health_and_clock(dp.clone(), std::sync::Arc::new(aviary_core::clock::SystemClock));
             out.say(format!("data plane: the listener's rules served on {} (sample-app processes behind each target group; canary fault: {fault:?})", dp.url));
@@ -204,11 +232,35 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     };
     let rules_during = rt.rules(&listener).await.unwrap_or_default();
     let mut routed = Vec::new();
+    let mut verdict = None;
     if d.status == Status::Active {
         out.say(format!("\nlistener rules DURING (canary ACTIVE):\n{}", print_rules(&rules_during)));
         if let Some(dp) = &dataplane {
-            routed = load(dp, &d, &rules_during, Duration::from_secs(opts.load_seconds)).await?;
-            out.say(format!("\nrequests routed through the canary rule by the data plane ({} s of load; the rule's GET/HEAD requests only):", opts.load_seconds));
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let load_task = tokio::spawn(load(dp.url.clone(), stop.clone()));
+            out.say(format!("\nload: GET, HEAD and POST requests from new clients through {}; the live verdict every second:", dp.url));
+            let analysis = rt.analysis_ports(rt.ports.clone());
+            let load_started = Instant::now();
+            let mut last = String::new();
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let v = aviary_analysis::live::refresh_verdict(&analysis, &id).await.map_err(|e| LocalError::Pump(format!("live verdict: {e}")))?;
+                let line = verdict_line(&v);
+                if line != last {
+                    out.say(format!("  {:>5.1}s  {line}", load_started.elapsed().as_secs_f64()));
+                    last = line;
+                }
+                let decided = v.decision != aviary_analysis::live::Decision::NoDifferenceYet;
+                verdict = Some(v);
+                let waited = load_started.elapsed();
+                if (decided && waited >= Duration::from_secs(opts.load_seconds)) || waited >= MAX_VERDICT_WAIT {
+                    break;
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let counted = load_task.await.map_err(|e| LocalError::Pump(format!("load: {e}")))?;
+            routed = routed_groups(&counted, &d, &rules_during);
+            out.say("\nrequests routed through the canary rule by the data plane (the rule's GET/HEAD requests; POSTs all went to production):");
             for g in &routed {
                 out.say(format!(
                     "    {:<10} {:<18} weight {:>5.1}%   observed {:>5.1}% ({:>5} requests, {} 5xx, mean {:.1} ms)",
@@ -249,6 +301,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
         events: rt.events(&d.id).await?,
         handler_time: rt.invoker.handler_time(),
         routed,
+        verdict,
         elapsed: started.elapsed(),
     };
     out.say(format!(
@@ -265,20 +318,21 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     Ok(report)
 }
 
-/// Sends `duration` of mixed requests through the data plane — GET and HEAD (which the sample
-/// rule matches), POST (which it does not), each from a new client — and returns what the rule's
-/// target groups answered for the matched ones, next to the rule's weights.
-async fn load(dp: &crate::dataplane::front::DataPlane, d: &aviary_core::model::Deployment, rules: &[RuleSnapshot], duration: Duration) -> Result<Vec<RoutedGroup>, LocalError> {
-    use std::collections::HashMap;
+/// Requests per target group name: (requests, 5xx, latency sum in ms), for the requests the
+/// sample rule's conditions match (GET and HEAD).
+pub type Counted = std::collections::HashMap<String, (u64, u64, f64)>;
+
+/// Mixed requests through the data plane until `stop`: GET and HEAD (which the sample rule
+/// matches) and POST (which it does not), each from a new client, 8 at a time.
+async fn load(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Counted {
     let client = reqwest::Client::new();
-    let until = Instant::now() + duration;
-    let counted = std::sync::Arc::new(std::sync::Mutex::new(HashMap::<String, (u64, u64, f64)>::new()));
+    let counted = std::sync::Arc::new(std::sync::Mutex::new(Counted::new()));
     let mut workers = Vec::new();
     for w in 0..8u64 {
-        let (client, url, counted) = (client.clone(), dp.url.clone(), counted.clone());
+        let (client, url, counted, stop) = (client.clone(), url.clone(), counted.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             let mut i = w;
-            while Instant::now() < until {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 i += 8;
                 let method = match i % 10 {
                     0 => reqwest::Method::POST,
@@ -304,7 +358,12 @@ async fn load(dp: &crate::dataplane::front::DataPlane, d: &aviary_core::model::D
     for w in workers {
         let _ = w.await;
     }
-    let counted = counted.lock().expect("counts").clone();
+    let c = counted.lock().expect("counts").clone();
+    c
+}
+
+/// The rule's target groups with their weights and what the load's matched requests got.
+fn routed_groups(counted: &Counted, d: &aviary_core::model::Deployment, rules: &[RuleSnapshot]) -> Vec<RoutedGroup> {
     let total: u64 = counted.values().map(|c| c.0).sum();
     let rule = rules.iter().find(|r| Some(&r.rule_arn) == d.resources.rule_arn.as_ref());
     let weight_total: u32 = rule.map(|r| r.forward.iter().map(|t| t.weight).sum()).unwrap_or(0);
@@ -317,8 +376,7 @@ async fn load(dp: &crate::dataplane::front::DataPlane, d: &aviary_core::model::D
             "production"
         }
     };
-    Ok(rule
-        .map(|r| r.forward.clone())
+    rule.map(|r| r.forward.clone())
         .unwrap_or_default()
         .into_iter()
         .map(|t| {
@@ -334,5 +392,15 @@ async fn load(dp: &crate::dataplane::front::DataPlane, d: &aviary_core::model::D
                 mean_latency_ms: if requests > 0 { ms / requests as f64 } else { 0.0 },
             }
         })
-        .collect())
+        .collect()
+}
+
+/// `canary-worse — target_response_time sign e=97 ≥ 60 (23/23 periods); …`
+fn verdict_line(v: &aviary_analysis::live::LiveVerdict) -> String {
+    let metrics: Vec<String> = v
+        .metrics
+        .iter()
+        .map(|m| format!("{} {} e={:.1}/{:.0} ({} periods)", m.name, m.decision.as_str(), m.e_value, m.threshold, m.samples.baseline.min(m.samples.canary)))
+        .collect();
+    format!("live verdict {}: {}", v.decision.as_str(), metrics.join("; "))
 }

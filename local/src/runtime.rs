@@ -86,6 +86,8 @@ pub struct LocalRuntime {
     pub sqs: aws_sdk_sqs::Client,
     /// CloudWatch for the Rust SDK on the emulator ([`crate::cloudwatch_bridge`]).
     pub cloudwatch_bridge: crate::cloudwatch_bridge::CloudWatchBridge,
+    /// The live verdict's periods here (as on AWS unless the data plane publishes finer ones).
+    pub live: aviary_analysis::live::LiveSettings,
 }
 
 impl LocalRuntime {
@@ -119,7 +121,17 @@ impl LocalRuntime {
             ports,
             artifacts,
             cloudwatch_bridge,
+            live: Default::default(),
         })
+    }
+
+    /// What analyses and the live verdict run against here: `ports`, the table, CloudWatch
+    /// through the bridge, and [`LocalRuntime::live`].
+    pub fn analysis_ports(&self, ports: Ports) -> aviary_analysis::AnalysisPorts {
+        aviary_analysis::AnalysisPorts::new(ports)
+            .with_analyses(Arc::new(aviary_aws::store::DynamoStore::from_conf(&self.config, &self.names.table)))
+            .with_cloudwatch(Arc::new(aviary_aws::cloudwatch::SdkCloudWatch::new(self.cloudwatch())))
+            .with_live(self.live)
     }
 
     /// A CloudWatch client on the emulator (through the bridge), with this runtime's

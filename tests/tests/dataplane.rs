@@ -28,7 +28,7 @@ async fn requests_cross_the_canary_rule_by_its_weights_conditions_and_stickiness
     let mut h = harness(None).await;
     let app = sample_app_path();
     assert!(app.is_file(), "{} is missing: run `cargo build -p aviary-sample-app` first", app.display());
-    let dp = Arc::new(DataPlane::start(&h.rt.config, &h.env.listener_arn, app, Fault::None).await.expect("data plane"));
+    let dp = Arc::new(DataPlane::start(&h.rt.config, &h.env.listener_arn, app, Fault::None, None).await.expect("data plane"));
     h.rt.set_health_and_clock(dp.clone(), Arc::new(SystemClock));
     let client = reqwest::Client::new();
 

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use crate::commands::Ctx;
 use crate::error::CliError;
 
-pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale: f64, change_to: f64, fault: String, load_seconds: u64) -> Result<u8, CliError> {
+pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale: f64, change_to: f64, fault: String, load_seconds: u64, ctx: Ctx) -> Result<u8, CliError> {
     let traffic = match fault.as_str() {
         "off" => None,
         f => Some(aviary_local::dataplane::front::Fault::parse(f).map_err(CliError::Usage)?),
@@ -16,11 +17,15 @@ pub async fn run(endpoint: Option<String>, spec_dir: Option<PathBuf>, time_scale
         spec_dir,
         work_dir: root.join(".aviary/demo"),
         change_to_percent: (change_to > 0.0).then_some(change_to),
-        quiet: false,
+        // With --json the story is one document at the end.
+        quiet: ctx.json,
         traffic,
         load_seconds,
     };
     let report = aviary_local::demo::run_demo(opts).await?;
+    if ctx.json {
+        crate::output::print_json(&report.to_json());
+    }
     if report.listener_restored() {
         Ok(0)
     } else {

@@ -32,8 +32,26 @@ use crate::{AlbDimensions, AnalysisError, AnalysisPorts};
 
 /// The overall false-alarm bound of the live verdict.
 pub const LIVE_ALPHA: f64 = 0.05;
-/// The period both arms are compared over.
+/// The period both arms are compared over on AWS (the ALB's CloudWatch metrics are per minute).
 pub const PERIOD_SECONDS: u32 = 60;
+
+/// How the live verdict cuts time: the period, and how old a period must be to be counted
+/// (None: [`settle_seconds`] of the source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveSettings {
+    pub period_seconds: u32,
+    pub settle_seconds: Option<i64>,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings { period_seconds: PERIOD_SECONDS, settle_seconds: None }
+    }
+}
+
+fn default_period() -> u32 {
+    PERIOD_SECONDS
+}
 /// At most this many periods are read per refresh (a day); a longer gap is caught up over
 /// several refreshes.
 const MAX_PERIODS_PER_REFRESH: i64 = 1440;
@@ -98,6 +116,9 @@ pub struct LiveState {
     pub alpha: f64,
     /// Each metric's share of `alpha` (α/k).
     pub metric_alpha: f64,
+    /// Fixed at the first refresh.
+    #[serde(default = "default_period")]
+    pub period_seconds: u32,
     /// Unix seconds: every period before this has been counted.
     pub through: i64,
     /// The canary config the metrics' queries come from (the source's starter config).
@@ -213,7 +234,7 @@ impl LiveMetric {
 
 impl LiveState {
     /// The state for a deployment's first refresh: the metrics of the source's starter config.
-    pub fn new(deployment_id: &str, source: &str, config: &serde_json::Value, through: i64) -> Result<LiveState, AnalysisError> {
+    pub fn new(deployment_id: &str, source: &str, config: &serde_json::Value, through: i64, period_seconds: u32) -> Result<LiveState, AnalysisError> {
         let starter = |e: String| AnalysisError::Step(aviary_core::StepError::Config(format!("live verdict config: {e}")));
         let parsed = parse_config(&config.to_string()).map_err(|e| starter(e.to_string()))?;
         let queries = queries_from_config(config).map_err(|e| starter(e.to_string()))?;
@@ -239,6 +260,7 @@ impl LiveState {
             source: source.to_string(),
             alpha: LIVE_ALPHA,
             metric_alpha: alpha,
+            period_seconds: period_seconds.max(1),
             through,
             config: config.clone(),
             metrics,
@@ -252,7 +274,7 @@ impl LiveState {
             decision: overall(&metrics),
             alpha: self.alpha,
             source: self.source.clone(),
-            period_seconds: PERIOD_SECONDS,
+            period_seconds: self.period_seconds,
             through: Some(self.through),
             metrics,
             notes,
@@ -271,8 +293,9 @@ pub fn overall(metrics: &[MetricVerdict]) -> Decision {
     }
 }
 
-fn floor_period(t: i64) -> i64 {
-    t.div_euclid(i64::from(PERIOD_SECONDS)) * i64::from(PERIOD_SECONDS)
+fn floor_to(t: i64, period: u32) -> i64 {
+    let p = i64::from(period.max(1));
+    t.div_euclid(p) * p
 }
 
 /// The source of a deployment's first refresh: its monitor's Prometheus if it answers, else
@@ -369,7 +392,7 @@ pub async fn refresh_verdict(p: &AnalysisPorts, deployment_id: &str) -> Result<L
                     decision: Decision::NoDifferenceYet,
                     alpha: LIVE_ALPHA,
                     source: String::new(),
-                    period_seconds: PERIOD_SECONDS,
+                    period_seconds: p.live.period_seconds,
                     through: None,
                     metrics: Vec::new(),
                     notes: vec![format!("{} has not taken traffic yet (it is {})", d.id, d.status)],
@@ -377,20 +400,23 @@ pub async fn refresh_verdict(p: &AnalysisPorts, deployment_id: &str) -> Result<L
             };
             let (source, config) = choose_source(&d, &p.ports.settings.region, &mut notes).await;
             // The first whole period after traffic started.
-            LiveState::new(&d.id, &source, &config, floor_period(since) + i64::from(PERIOD_SECONDS))?
+            let period = p.live.period_seconds.max(1);
+            LiveState::new(&d.id, &source, &config, floor_to(since, period) + i64::from(period), period)?
         }
     };
     let now = p.ports.clock.now_secs();
-    let mut end = floor_period(now - settle_seconds(&state.source));
+    let step = state.period_seconds.max(1);
+    let settle = p.live.settle_seconds.unwrap_or_else(|| settle_seconds(&state.source));
+    let mut end = floor_to(now - settle, step);
     if let Some(until) = period.until {
-        end = end.min(floor_period(until));
+        end = end.min(floor_to(until, step));
     }
-    end = end.min(state.through + MAX_PERIODS_PER_REFRESH * i64::from(PERIOD_SECONDS));
+    end = end.min(state.through + MAX_PERIODS_PER_REFRESH * i64::from(step));
     if end <= state.through {
-        notes.push(format!("no new closed period since the last refresh (periods are counted once at least {} s old)", settle_seconds(&state.source)));
+        notes.push(format!("no new closed period since the last refresh (periods are counted once at least {settle} s old)"));
         return Ok(state.verdict(notes));
     }
-    let window = TimeWindow::new(state.through, end, PERIOD_SECONDS).map_err(|e| AnalysisError::invalid("window", e))?;
+    let window = TimeWindow::new(state.through, end, step).map_err(|e| AnalysisError::invalid("window", e))?;
     let source: Box<dyn MetricSource> = match state.source.as_str() {
         "prometheus" => match d.monitoring.as_ref().map(|m| m.prometheus.clone()) {
             Some(url) => Box::new(PrometheusSource::new(&url, &d.id)),

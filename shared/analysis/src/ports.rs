@@ -23,12 +23,15 @@ pub struct AnalysisPorts {
     pub ports: Ports,
     pub analyses: Arc<dyn AnalysisStore>,
     pub cloudwatch: Arc<dyn CloudWatchMetrics>,
+    /// The live verdict's period and settle time (AWS: 60 s periods; the local data plane's
+    /// high-resolution metrics allow seconds).
+    pub live: crate::live::LiveSettings,
 }
 
 impl AnalysisPorts {
     /// `ports` with the analysis store and CloudWatch unwired.
     pub fn new(ports: Ports) -> AnalysisPorts {
-        AnalysisPorts { ports, analyses: Arc::new(NotWired), cloudwatch: Arc::new(NotWired) }
+        AnalysisPorts { ports, analyses: Arc::new(NotWired), cloudwatch: Arc::new(NotWired), live: Default::default() }
     }
     pub fn with_analyses(mut self, p: Arc<dyn AnalysisStore>) -> Self {
         self.analyses = p;
@@ -36,6 +39,10 @@ impl AnalysisPorts {
     }
     pub fn with_cloudwatch(mut self, p: Arc<dyn CloudWatchMetrics>) -> Self {
         self.cloudwatch = p;
+        self
+    }
+    pub fn with_live(mut self, live: crate::live::LiveSettings) -> Self {
+        self.live = live;
         self
     }
 }
