@@ -405,6 +405,16 @@ pub enum LocalCommand {
         #[arg(long, value_name = "FILE")]
         state_file: Option<PathBuf>,
     },
+    /// Send mixed requests through the local data plane (the emulated load balancer) for a
+    /// while and print which target group answered how many.
+    Load {
+        /// How long to send requests.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        seconds: u64,
+        /// The state file `aviary local up` wrote.
+        #[arg(long, value_name = "FILE")]
+        state_file: Option<PathBuf>,
+    },
 }
 
 #[cfg(feature = "local")]
@@ -432,6 +442,10 @@ pub struct LocalUpArgs {
     /// listener is always allowed; any other must be named (AllowedListenerArns on AWS).
     #[arg(long = "allow-listener", value_name = "ARN")]
     pub allow_listeners: Vec<String>,
+    /// The data plane for the sample listener: sample-app processes behind it, the canary's
+    /// with this fault (latency: +60 ms, errors: 5% 500s, none), or off.
+    #[arg(long, default_value = "none", value_parser = ["latency", "errors", "none", "off"])]
+    pub fault: String,
 }
 
 /// The state file's place under a directory.

@@ -111,6 +111,8 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
         Command::Local { command: LocalCommand::Up(a) } => commands::local::up(a, ctx).await,
         #[cfg(feature = "local")]
         Command::Local { command: LocalCommand::Cleanup { dry_run, state_file } } => commands::local::cleanup(dry_run, state_file, ctx).await,
+        #[cfg(feature = "local")]
+        Command::Local { command: LocalCommand::Load { seconds, state_file } } => commands::local::load(seconds, state_file, ctx).await,
         #[cfg(not(feature = "local"))]
         Command::DemoUnavailable(_) => Err(CliError::Usage(cli::needs_local("demo"))),
         #[cfg(not(feature = "local"))]

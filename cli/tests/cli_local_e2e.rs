@@ -168,6 +168,15 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(rt.block_on(rules(&emulator, &listener)).len(), before.len() + 1);
     assert_eq!(canary_share(&rt.block_on(rules(&emulator, &listener))), Some(5.0));
 
+    // Real requests through the sample listener's rules: the canary answers its share.
+    assert!(state["dataPlaneUrl"].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{state}");
+    let sf = up.state_file.to_str().unwrap();
+    let loaded = json(aviary(&endpoint, &["--json", "local", "load", "--seconds", "2", "--state-file", sf]), "local load");
+    let rows = loaded.as_array().unwrap();
+    let by = |prefix: &str, suffix: &str| rows.iter().filter(|r| r["targetGroup"].as_str().is_some_and(|g| g.starts_with(prefix) && g.ends_with(suffix))).map(|r| r["requests"].as_u64().unwrap()).sum::<u64>();
+    let (prod, canary) = (by("prod-web", ""), by("av-", "-c"));
+    assert!(prod > 0 && canary > 0 && canary < prod, "requests per group: {loaded}");
+
     // The live verdict: undecided right after activation (no period has closed); --json lines.
     let o = aviary(&endpoint, &["--json", "watch", &id, "--interval", "1", "--timeout", "0"]);
     assert_eq!(o.status.code(), Some(3), "no decision within the timeout: {o:?}");

@@ -362,6 +362,15 @@ async fn load(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) 
     c
 }
 
+/// [`load`] for `duration`.
+pub async fn load_for(url: &str, duration: Duration) -> Counted {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let task = tokio::spawn(load(url.to_string(), stop.clone()));
+    tokio::time::sleep(duration).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    task.await.unwrap_or_default()
+}
+
 /// The rule's target groups with their weights and what the load's matched requests got.
 fn routed_groups(counted: &Counted, d: &aviary_core::model::Deployment, rules: &[RuleSnapshot]) -> Vec<RoutedGroup> {
     let total: u64 = counted.values().map(|c| c.0).sum();

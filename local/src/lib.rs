@@ -17,3 +17,5 @@ pub mod pump;
 pub mod runtime;
 pub mod sfn;
 pub mod stack;
+
+pub use aviary_analysis::live::LiveSettings;

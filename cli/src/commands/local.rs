@@ -43,6 +43,10 @@ pub struct LocalState {
     /// A sample canary directory for the sample environment (`aviary deploy` it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_dir: Option<PathBuf>,
+    /// The emulated load balancer's front for the sample listener (requests go through its
+    /// rules to sample-app processes); null without the data plane.
+    #[serde(default)]
+    pub data_plane_url: Option<String>,
 }
 
 /// Runs the cleanup function once against the local stack.
@@ -164,6 +168,21 @@ pub async fn up(args: LocalUpArgs, ctx: Ctx) -> Result<u8, CliError> {
     for listener in env.iter().map(|e| &e.listener_arn).chain(&args.allow_listeners) {
         rt.allow_listener(listener);
     }
+    // The data plane for the sample listener; without the sample app it is left out, said once.
+    let mut data_plane = None;
+    if let (Some(e), false) = (&env, args.fault == "off") {
+        let fault = aviary_local::dataplane::front::Fault::parse(&args.fault).map_err(CliError::Usage)?;
+        let sink = aviary_local::dataplane::front::MetricsSink { cloudwatch: rt.cloudwatch(), period_seconds: LOCAL_PERIOD_SECONDS };
+        match aviary_local::dataplane::front::DataPlane::start(&rt.config, &e.listener_arn, aviary_local::dataplane::front::sample_app_path(), fault, Some(sink)).await {
+            Ok(dp) => {
+                let dp = Arc::new(dp);
+                rt.set_health_and_clock(dp.clone(), Arc::new(aviary_core::clock::SystemClock));
+                rt.live = aviary_local::LiveSettings { period_seconds: LOCAL_PERIOD_SECONDS, settle_seconds: Some(2) };
+                data_plane = Some(dp);
+            }
+            Err(e) => eprintln!("note: no data plane ({e}); requests cannot reach the canary and the live verdict stays undecided"),
+        }
+    }
     let rt = Arc::new(rt);
     let api = aviary_local::api_server::ApiServer::start(&rt).await.map_err(|e| CliError::Other(format!("API front: {e}")))?;
     // The front listens on a free port; `--port N` adds a loopback forwarder on N.
@@ -195,6 +214,7 @@ pub async fn up(args: LocalUpArgs, ctx: Ctx) -> Result<u8, CliError> {
         listener_arn: env.as_ref().map(|e| e.listener_arn.clone()),
         load_balancer_arn: env.as_ref().map(|e| e.load_balancer_arn.clone()),
         sample_dir,
+        data_plane_url: data_plane.as_ref().map(|d| d.url.clone()),
     };
     if let Some(dir) = state_file.parent() {
         std::fs::create_dir_all(dir).map_err(CliError::write(dir))?;
@@ -274,6 +294,9 @@ pub fn up_banner(s: &LocalState, state_file: &std::path::Path, cleanup_every: u6
     if let Some(l) = &s.listener_arn {
         kv.push(("listener", l.clone()));
     }
+    if let Some(u) = &s.data_plane_url {
+        kv.push(("data plane", format!("{u} (the listener's rules, served; send load with `aviary local load`)")));
+    }
     kv.push(("cleanup", if cleanup_every > 0 { format!("every {cleanup_every}s; now: aviary local cleanup [--dry-run]") } else { "on demand: aviary local cleanup [--dry-run]".into() }));
     kv.push(("state", state_file.display().to_string()));
     let mut out = String::from("\nAviary is running locally\n");
@@ -285,6 +308,35 @@ pub fn up_banner(s: &LocalState, state_file: &std::path::Path, cleanup_every: u6
     }
     out.push_str("  aviary --no-sign ls\n  aviary --no-sign traffic <id> --percent 10\n  aviary --no-sign destroy <id> --wait\n\nCtrl-C stops everything (the emulator's state is discarded).\n");
     out
+}
+
+/// The live verdict's period with `local up`'s data plane.
+const LOCAL_PERIOD_SECONDS: u32 = 5;
+
+/// `aviary local load`: mixed requests through the running stack's data plane.
+pub async fn load(seconds: u64, state_file: Option<PathBuf>, ctx: Ctx) -> Result<u8, CliError> {
+    let path = state_file.unwrap_or_else(find_state_file);
+    let bytes = std::fs::read(&path).map_err(|e| CliError::Usage(format!("cannot read {} ({e}): is `aviary local up` running?", path.display())))?;
+    let state: LocalState = serde_json::from_slice(&bytes).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let url = state.data_plane_url.ok_or_else(|| CliError::Usage(format!("{} has no data plane: start `aviary local up` with the sample environment and without --fault off", path.display())))?;
+    if !ctx.json {
+        println!("sending GET, HEAD and POST requests through {url} for {seconds} s…");
+    }
+    let counted = aviary_local::demo::load_for(&url, Duration::from_secs(seconds)).await;
+    let mut rows: Vec<(String, u64, u64, f64)> = counted.into_iter().map(|(g, (n, e, ms))| (g, n, e, if n > 0 { ms / n as f64 } else { 0.0 })).collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    if ctx.json {
+        let v: Vec<serde_json::Value> = rows.iter().map(|(g, n, e, ms)| serde_json::json!({"targetGroup": g, "requests": n, "errors5xx": e, "meanLatencyMs": ms})).collect();
+        crate::output::print_json(&v);
+    } else {
+        let mut t = crate::output::Table::new(["TARGET GROUP", "REQUESTS", "5XX", "MEAN MS"]);
+        for (g, n, e, ms) in &rows {
+            t.row([g.clone(), n.to_string(), e.to_string(), format!("{ms:.1}")]);
+        }
+        print!("{}", t.render());
+        println!("(GET and HEAD requests; the POSTs, which the sample rule does not match, are not counted)");
+    }
+    Ok(0)
 }
 
 pub async fn cleanup(dry_run: bool, state_file: Option<PathBuf>, ctx: Ctx) -> Result<u8, CliError> {
