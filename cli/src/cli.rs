@@ -104,8 +104,9 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         change_to: f64,
         /// The canary's fault behind the emulated load balancer: latency (+60 ms), errors (5%),
-        /// none; `off` sends no requests (the rules only).
-        #[arg(long, default_value = "latency", value_parser = ["latency", "errors", "none", "off"])]
+        /// unhealthy (fails its health check: the deployment ends FAILED), none; `off` sends no
+        /// requests (the rules only).
+        #[arg(long, default_value = "latency", value_parser = ["latency", "errors", "unhealthy", "none", "off"])]
         fault: String,
         /// Seconds of mixed requests through the canary rule while it is active.
         #[arg(long, default_value_t = 6)]
@@ -444,7 +445,7 @@ pub struct LocalUpArgs {
     pub allow_listeners: Vec<String>,
     /// The data plane for the sample listener: sample-app processes behind it, the canary's
     /// with this fault (latency: +60 ms, errors: 5% 500s, none), or off.
-    #[arg(long, default_value = "none", value_parser = ["latency", "errors", "none", "off"])]
+    #[arg(long, default_value = "none", value_parser = ["latency", "errors", "unhealthy", "none", "off"])]
     pub fault: String,
 }
 

@@ -13,6 +13,8 @@ pub struct Config {
     pub error_rate: f64,
     /// Upper bound on connections served at once; beyond it new connections get a 503.
     pub max_connections: usize,
+    /// What `/health` answers (200 unless a test makes the instance fail its health check).
+    pub health_status: u16,
 }
 
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -31,7 +33,7 @@ pub const USAGE: &str = "\
 aviary-sample-app: a tiny instrumented HTTP service for Aviary demos and tests
 
 Routes: /  (hello + role; subject to injected latency and errors)
-        /health  (always 200)
+        /health  (200, or --health-status)
         /metrics (Prometheus text format)
 
 Flags (environment variable in brackets):
@@ -42,6 +44,8 @@ Flags (environment variable in brackets):
   --error-rate F           fraction 0..1 of / requests answered 500, spread evenly and
                            deterministically (default 0) [AVIARY_ERROR_RATE]
   --max-connections N      concurrent connections before answering 503 (default 512)
+  --health-status N        what /health answers, 200-599 (default 200; e.g. 503 to fail
+                           the load balancer's health check)
 ";
 
 impl Config {
@@ -53,6 +57,7 @@ impl Config {
         let mut latency = env("AVIARY_EXTRA_LATENCY_MS");
         let mut error_rate = env("AVIARY_ERROR_RATE");
         let mut max_conn: Option<String> = None;
+        let mut health: Option<String> = None;
 
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -68,6 +73,7 @@ impl Config {
                 "--extra-latency-ms" => &mut latency,
                 "--error-rate" => &mut error_rate,
                 "--max-connections" => &mut max_conn,
+                "--health-status" => &mut health,
                 "-h" | "--help" => return Err(ConfigError::Help),
                 _ => return Err(ConfigError::UnknownArgument(arg.clone())),
             };
@@ -119,7 +125,14 @@ impl Config {
             },
             None => 512,
         };
-        Ok(Config { bind, port, role, extra_latency_ms, error_rate, max_connections })
+        let health_status = match health {
+            Some(h) => match h.parse::<u16>() {
+                Ok(n) if (200..=599).contains(&n) => n,
+                _ => return Err(invalid("health status", &h, "an HTTP status 200-599")),
+            },
+            None => 200,
+        };
+        Ok(Config { bind, port, role, extra_latency_ms, error_rate, max_connections, health_status })
     }
 }
 
@@ -129,6 +142,13 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn health_status_is_a_flag_within_http_statuses() {
+        assert_eq!(Config::parse(&[], |_| None).unwrap().health_status, 200);
+        assert_eq!(Config::parse(&args(&["--health-status", "503"]), |_| None).unwrap().health_status, 503);
+        assert!(Config::parse(&args(&["--health-status", "99"]), |_| None).is_err());
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl App {
                     text(200, format!("hello from aviary-sample-app (role: {})\n", self.config.role))
                 }
             }
-            "/health" => text(200, "ok\n".into()),
+            "/health" if self.config.health_status == 200 => text(200, "ok\n".into()),
+            "/health" => text(self.config.health_status, "unhealthy (--health-status)\n".into()),
             "/metrics" => Response {
                 code: 200,
                 content_type: "text/plain; version=0.0.4; charset=utf-8",

@@ -83,3 +83,33 @@ async fn requests_cross_the_canary_rule_by_its_weights_conditions_and_stickiness
     assert!(dp.processes().iter().all(|(_, role, _, _)| role == "production"), "baseline and canary processes stopped: {:?}", dp.processes());
     h.assert_nothing_left(&id).await;
 }
+
+/// A canary whose process fails its health check (`/health` answers 503): check-health reads
+/// the data plane's checks, so the canary never takes traffic, and at the deadline the
+/// deployment is FAILED and torn down with the listener restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_failing_its_health_check_ends_failed_and_is_torn_down() {
+    let mut h = harness(None).await;
+    let dp = Arc::new(DataPlane::start(&h.rt.config, &h.env.listener_arn, sample_app_path(), Fault::Unhealthy, None).await.expect("data plane"));
+    let clock = aviary_core::clock::ManualClock::at_secs(aviary_core::clock::Clock::now_secs(&SystemClock));
+    h.rt.set_health_and_clock(dp.clone(), Arc::new(clock.clone()));
+    let id = h.upload("web").await;
+    let d = h.rt.wait_for(&id, "WAITING_HEALTHY", Duration::from_secs(60), |s| s == Status::WaitingHealthy || s.is_final()).await.unwrap();
+    assert_eq!(d.status, Status::WaitingHealthy, "{:?}", d.status_reason);
+    // The baseline passes its checks, the canary never does; requests never reach either.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let roles: Vec<(String, Option<bool>)> = dp.processes().into_iter().map(|(_, r, _, ok)| (r, ok)).collect();
+    assert!(roles.contains(&("canary".to_string(), Some(false))) && roles.contains(&("baseline".to_string(), Some(true))), "{roles:?}");
+    let client = reqwest::Client::new();
+    for _ in 0..50 {
+        assert_eq!(send(&client, &dp.url, reqwest::Method::GET, None).await.0, "prod-web");
+    }
+    clock.advance_secs(16 * 60);
+    let d = h.wait_final(&id).await;
+    assert_eq!(d.status, Status::Failed);
+    assert!(d.status_reason.clone().unwrap_or_default().contains("HealthCheckTimeout"), "{:?}", d.status_reason);
+    h.rt.sfn.wait_idle().await;
+    let events = h.rt.events(&id).await.unwrap();
+    assert!(events.iter().any(|e| e.step == "check-health" && e.detail.contains("unhealthy (Target.FailedHealthChecks)")), "{events:#?}");
+    h.assert_nothing_left(&id).await;
+}

@@ -46,6 +46,8 @@ pub enum Fault {
     Latency(u64),
     /// This share of answers are 500s.
     Errors(f64),
+    /// Its `/health` answers 503: it never passes the load balancer's health check.
+    Unhealthy,
 }
 
 impl Fault {
@@ -55,7 +57,8 @@ impl Fault {
             "none" => Ok(Fault::None),
             "latency" => Ok(Fault::Latency(60)),
             "errors" => Ok(Fault::Errors(0.05)),
-            other => Err(format!("unknown fault '{other}': latency, errors or none")),
+            "unhealthy" => Ok(Fault::Unhealthy),
+            other => Err(format!("unknown fault '{other}': latency, errors, unhealthy or none")),
         }
     }
 
@@ -64,6 +67,7 @@ impl Fault {
             Fault::None => vec![],
             Fault::Latency(ms) => vec!["--extra-latency-ms".into(), ms.to_string()],
             Fault::Errors(rate) => vec!["--error-rate".into(), rate.to_string()],
+            Fault::Unhealthy => vec!["--health-status".into(), "503".into()],
         }
     }
 }
@@ -380,7 +384,8 @@ async fn roles_of(s: &Shared, ids: &[String]) -> HashMap<String, String> {
 async fn spawn(s: &Shared, role: &str) -> Result<Process, String> {
     let port = crate::moto::free_port().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(&s.sample_app);
-    cmd.args(["--port", &port.to_string(), "--role", role]);
+    // Loopback only: nothing outside this machine reaches the processes.
+    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--role", role]);
     if role == "canary" {
         cmd.args(s.canary_fault.args());
     }
