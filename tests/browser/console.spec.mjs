@@ -104,7 +104,26 @@ try {
   // The live verdict: right after activation no period has closed yet.
   await page.locator('#live-decision', { hasText: 'No difference yet' }).waitFor({ timeout: 60000 });
   log(`live verdict: ${(await page.locator('#live-verdict').textContent()).slice(0, 160)}`);
+  expect(await page.locator('#traffic-now .weightbar').count() === 1, 'a weight bar for production / baseline / canary');
+  expect((await page.locator('#durations').textContent()).includes('provision'), 'step durations under the timeline');
   await shot('04-detail-active');
+
+  // 390 px wide: the list becomes cards, nothing scrolls sideways; then back.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const noSideways = async (what) => {
+    const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(sw <= iw, `${what} fits 390 px (scrollWidth ${sw})`);
+  };
+  await page.goto(`${info.console}#/`);
+  await page.locator('#deployments table.list tbody tr').first().waitFor();
+  expect(await page.locator('#deployments .weightbar').count() >= 1, 'the list shows weight bars');
+  await noSideways('the deployments list');
+  await shot('11-deployments-390');
+  await page.goto(`${info.console}#/d/${encodeURIComponent(id)}`);
+  await page.locator('#status-text', { hasText: /^ACTIVE$/ }).waitFor();
+  await noSideways('the detail page');
+  await shot('12-detail-390');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // Traffic change, confirmed; the page and the ALB agree.
   const canaryWeight = page.locator('td[data-role="canary"]');

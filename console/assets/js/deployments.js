@@ -1,7 +1,7 @@
 // Deployments: every canary with status, age, traffic share and listener; a status filter
 // and live refresh.
 import { api } from './api.js';
-import { h, replace, age, badge, shortArn, split, errorBox } from './dom.js';
+import { h, replace, age, badge, shortArn, split, errorBox, weightBar } from './dom.js';
 
 const STATUSES = ['PENDING', 'PROVISIONING', 'REGISTERING', 'ROUTING', 'WAITING_HEALTHY', 'ACTIVE', 'TEARING_DOWN', 'DESTROYED', 'FAILED', 'REJECTED'];
 
@@ -47,10 +47,11 @@ function table(items) {
   return h('table', { class: 'list' },
     h('caption', { class: 'sr-only' }, 'Deployments, newest first'),
     h('thead', {}, h('tr', {}, ['Deployment', 'Status', 'Age', 'Traffic share', 'Listener'].map((c) => h('th', { scope: 'col' }, c)))),
+    // On narrow screens each row becomes a card; data-label names the value.
     h('tbody', {}, items.map((d) => h('tr', { 'data-id': d.id },
       h('th', { scope: 'row' }, h('a', { href: `#/d/${encodeURIComponent(d.id)}` }, d.id)),
-      h('td', {}, badge(d.status), d.statusReason ? h('div', { class: 'muted small' }, d.statusReason) : null),
-      h('td', { title: new Date(d.createdAt * 1000).toISOString() }, age(d.createdAt)),
-      h('td', {}, d.traffic ? split(d.traffic) : d.spec ? `${d.spec.trafficPercent}% requested` : '—'),
-      h('td', { title: d.spec ? d.spec.listenerArn : '' }, d.spec ? shortArn(d.spec.listenerArn) : '—')))));
+      h('td', { 'data-label': 'Status' }, badge(d.status), d.statusReason ? h('div', { class: 'muted small' }, d.statusReason) : null),
+      h('td', { 'data-label': 'Age', title: new Date(d.createdAt * 1000).toISOString() }, age(d.createdAt)),
+      h('td', { 'data-label': 'Traffic' }, d.traffic ? [weightBar(d.traffic), h('div', { class: 'small' }, split(d.traffic))] : d.spec ? `${d.spec.trafficPercent}% requested` : '—'),
+      h('td', { 'data-label': 'Listener', title: d.spec ? d.spec.listenerArn : '' }, d.spec ? shortArn(d.spec.listenerArn) : '—')))));
 }

@@ -2,7 +2,7 @@
 // control (PATCH …/traffic, confirmed), the judge (see judge.js) and destroy (confirmed),
 // all refreshed live until the deployment is final.
 import { api } from './api.js';
-import { h, replace, when, age, shortArn, split, errorBox, announce } from './dom.js';
+import { h, replace, when, age, shortArn, split, errorBox, announce, weightBar } from './dom.js';
 import { field, conditionsFieldset, stickinessFieldset, clearErrors, showFieldErrors } from './form.js';
 import { judgeSection } from './judge.js';
 import { verdictSection } from './verdict.js';
@@ -17,6 +17,7 @@ export function renderDetail(main, id) {
   const initial = { conditions: '{}', stickiness: '' };
   const head = h('div', { id: 'summary' }, h('p', {}, 'Loading…'));
   const timeline = h('ol', { class: 'timeline', id: 'timeline', 'aria-label': 'Status timeline' });
+  const durations = h('p', { class: 'muted small', id: 'durations' });
   const trafficNow = h('div', { id: 'traffic-now' });
   const resources = h('dl', { class: 'kv', id: 'resources' });
   const links = h('div', { id: 'links' });
@@ -52,7 +53,7 @@ export function renderDetail(main, id) {
   replace(main,
     h('p', {}, h('a', { href: '#/' }, '← Deployments')),
     h('h1', {}, `Canary ${id}`),
-    loadError, head, timeline,
+    loadError, head, timeline, durations,
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'traffic-title' }, h('h2', { id: 'traffic-title' }, 'Traffic'), trafficNow, trafficForm),
       h('section', { 'aria-labelledby': 'res-title' }, h('h2', { id: 'res-title' }, 'Resources'), resources, h('h2', {}, 'Monitoring'), links)),
@@ -138,6 +139,7 @@ export function renderDetail(main, id) {
 
     const w = d.weights;
     replace(trafficNow,
+      weightBar(d.traffic),
       h('p', { id: 'split' }, split(d.traffic)),
       w ? h('table', { class: 'small', id: 'weights' }, h('caption', {}, 'Listener rule weights'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Target group'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Weight'))),
@@ -171,10 +173,30 @@ export function renderDetail(main, id) {
 
     const final = FINAL.includes(d.status);
     destroyBtn.disabled = final || d.status === 'TEARING_DOWN';
+    // A judge error from before the end is no longer news.
+    const judged = document.getElementById('judge-result');
+    if (final && judged && judged.querySelector('.error')) {
+      replace(judged, h('p', { class: 'muted' }, `The canary is ${d.status}; there is nothing left to judge.`));
+    }
     if (final) replace(destroyMsg, h('p', { id: 'final' }, `This deployment is ${d.status}.`));
   }
 
+  // How long each step took: from its first event to the next step's first event.
+  const STEPS = ['admission', 'provision', 'register-targets', 'add-listener-rule', 'check-health', 'teardown'];
+  function showDurations(items) {
+    const first = new Map();
+    for (const e of items) if (STEPS.includes(e.step) && !first.has(e.step)) first.set(e.step, Date.parse(e.time));
+    const seen = STEPS.filter((s) => first.has(s));
+    const parts = seen.map((s, i) => {
+      const next = seen[i + 1];
+      const ms = next ? first.get(next) - first.get(s) : null;
+      return ms === null ? s : `${s} ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`;
+    });
+    replace(durations, parts.length ? `Steps: ${parts.join(' → ')}` : '');
+  }
+
   function showEvents(items) {
+    showDurations(items);
     const atBottom = events.scrollTop + events.clientHeight >= events.scrollHeight - 4;
     replace(events, items.length ? h('table', { class: 'small' },
       h('thead', {}, h('tr', {}, ['Time', 'Step', 'Outcome', 'Detail'].map((c) => h('th', { scope: 'col' }, c)))),

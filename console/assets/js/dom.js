@@ -65,6 +65,21 @@ export function split(traffic) {
   return `canary ${traffic.canaryPercent}% · baseline ${traffic.baselinePercent}% · production ${traffic.productionPercent}%`;
 }
 
+/** A bar of production / baseline / canary shares (an image with its numbers as its label). */
+export function weightBar(traffic) {
+  if (!traffic) return null;
+  const parts = [['production', traffic.productionPercent], ['baseline', traffic.baselinePercent], ['canary', traffic.canaryPercent]];
+  const label = parts.map(([r, p]) => `${r} ${p}%`).join(', ');
+  // Widths through the CSSOM: the CSP allows no inline style attributes.
+  const segment = ([r, p]) => {
+    const el = h('span', { class: `w-${r}` });
+    el.style.width = `${p}%`;
+    return el;
+  };
+  return h('div', { class: 'weightbar', role: 'img', 'aria-label': `Traffic: ${label}`, title: label },
+    parts.filter(([, p]) => p > 0).map(segment));
+}
+
 /** An error box for an API failure (status, name, message, and any field messages). */
 export function errorBox(err, title = 'The request failed') {
   const fields = err && err.fields && err.fields.length
