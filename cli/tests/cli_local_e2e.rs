@@ -255,6 +255,10 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(s3["source"]["kind"], "s3");
     let s3_id = s3["id"].as_str().unwrap().to_string();
     assert_ne!(s3_id, id);
+    // Without --wait, --json is the deployment too (not a different acknowledgement shape).
+    let asked = json(aviary(&endpoint, &["--json", "destroy", &s3_id]), "destroy s3");
+    assert_eq!(asked["id"].as_str(), Some(s3_id.as_str()));
+    assert!(asked["spec"].is_object() && asked["status"].is_string(), "{asked}");
     let gone = json(aviary(&endpoint, &["--json", "destroy", &s3_id, "--wait", "--poll-ms", "100", "--timeout", "60"]), "destroy s3");
     assert_eq!(gone["status"], "DESTROYED");
     assert_eq!(rt.block_on(rules(&emulator, &listener)), before);

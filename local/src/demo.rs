@@ -192,6 +192,14 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
             // check-health reads the processes' real health checks.
             rt.set_health_and_clock(dp.clone(), std::sync::Arc::new(aviary_core::clock::SystemClock));
             out.say(format!("data plane: the listener's rules served on {} (sample-app processes behind each target group; canary fault: {fault:?})", dp.url));
+            if opts.spec_dir.is_some() {
+                let engine = std::process::Command::new("docker").arg("info").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success());
+                out.say(if engine {
+                    "note: your tarballs were checked but are not run here: the data plane runs aviary-sample-app processes for baseline and canary (running your images on the Docker engine is not built yet)"
+                } else {
+                    "note: no Docker engine answers `docker info`, so your tarballs were checked but are not run: aviary-sample-app processes stand in for baseline and canary"
+                });
+            }
             Some(dp)
         }
         None => None,

@@ -20,7 +20,8 @@ pub async fn run(id: String, wait: bool, w: WaitArgs, api: ApiArgs, outer: &ApiA
     let accepted = client.destroy(&id).await?;
     if !wait {
         if ctx.json {
-            print_json(&accepted);
+            // The deployment as it is now, the same document `--wait` prints at the end.
+            print_json(&client.get(&accepted.id).await?);
         } else {
             println!("{}: {} (follow it with `aviary events {} --follow`)", accepted.id, accepted.status, accepted.id);
         }

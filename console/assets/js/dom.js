@@ -85,6 +85,8 @@ export function errorBox(err, title = 'The request failed') {
   const fields = err && err.fields && err.fields.length
     ? h('ul', {}, err.fields.map((f) => h('li', {}, h('code', {}, f.field), ': ', f.message)))
     : null;
-  const status = err && err.status ? `${err.status} ${err.name || ''}`.trim() + ': ' : '';
-  return h('div', { class: 'error', role: 'alert' }, h('strong', {}, title), h('p', {}, status + (err ? err.message : '')), fields);
+  const status = err && err.status ? `${err.status} ${err.name || ''}`.trim() : '';
+  // A validation message repeats its fields: with the fields listed, say the status only.
+  const line = fields ? status : [status, err ? err.message : ''].filter(Boolean).join(': ');
+  return h('div', { class: 'error', role: 'alert' }, h('strong', {}, title), h('p', {}, line), fields);
 }
