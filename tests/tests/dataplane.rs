@@ -113,3 +113,53 @@ async fn a_canary_failing_its_health_check_ends_failed_and_is_torn_down() {
     assert!(events.iter().any(|e| e.step == "check-health" && e.detail.contains("unhealthy (Target.FailedHealthChecks)")), "{events:#?}");
     h.assert_nothing_left(&id).await;
 }
+
+/// The front's throughput and the latency it adds (a benchmark, run by
+/// `scripts/bench-front.sh`, not by the test command): `CLIENTS` concurrent keep-alive clients
+/// for `SECONDS` through the front to the production process, then the same straight to that
+/// process; prints requests/s and p50/p99 of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: scripts/bench-front.sh"]
+async fn front_throughput_and_added_latency() {
+    const CLIENTS: usize = 16;
+    const SECONDS: u64 = 8;
+    let h = harness(None).await;
+    let dp = DataPlane::start(&h.rt.config, &h.env.listener_arn, sample_app_path(), Fault::None, None).await.expect("data plane");
+    let direct_port = dp.processes()[0].2;
+    async fn run(url: String) -> (f64, Vec<f64>) {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+        let until = std::time::Instant::now() + Duration::from_secs(SECONDS);
+        let mut tasks = Vec::new();
+        for _ in 0..CLIENTS {
+            let (client, url) = (client.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while std::time::Instant::now() < until {
+                    let t = std::time::Instant::now();
+                    if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+                lat
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        (all.len() as f64 / SECONDS as f64, all)
+    }
+    let pct = |v: &[f64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    let (front_rps, front) = run(format!("{}/", dp.url)).await;
+    let (direct_rps, direct) = run(format!("http://127.0.0.1:{direct_port}/")).await;
+    println!(
+        "front: {front_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | direct to the process: {direct_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | added at p99: {:.2} ms ({CLIENTS} clients, {SECONDS} s)",
+        pct(&front, 0.5),
+        pct(&front, 0.99),
+        pct(&direct, 0.5),
+        pct(&direct, 0.99),
+        pct(&front, 0.99) - pct(&direct, 0.99)
+    );
+    assert!(front_rps > 0.0);
+}
