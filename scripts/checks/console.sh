@@ -11,6 +11,8 @@ BIN="${CONSOLE_E2E_BIN:-}"
 if [ -z "$BIN" ]; then
   # The workspace's feature set (as scripts/test.sh's cargo test resolved it): nothing is compiled twice.
   cargo build -q --workspace --features aviary-cli/local --example console_e2e
+  # The runner's data plane starts sample-app processes for the instances.
+  cargo build -q -p aviary-sample-app
   BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/examples/console_e2e"
 fi
 

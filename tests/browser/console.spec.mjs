@@ -108,6 +108,14 @@ try {
   expect((await page.locator('#durations').textContent()).includes('provision'), 'step durations under the timeline');
   await shot('04-detail-active');
 
+  // Real requests cross the canary rule (the runner's data plane, a slow canary): the live
+  // verdict draws baseline-vs-canary charts and decides.
+  await page.locator('#live-charts svg.chart').first().waitFor({ timeout: 60000 });
+  await page.locator('#live-decision', { hasText: 'Canary worse' }).waitFor({ timeout: 120000 });
+  log(`live verdict decided: ${(await page.locator('#live-verdict').textContent()).slice(0, 200)}`);
+  await page.locator('#live-verdict').scrollIntoViewIfNeeded();
+  await shot('04b-detail-live-verdict');
+
   // 390 px wide: the list becomes cards, nothing scrolls sideways; then back.
   await page.setViewportSize({ width: 390, height: 844 });
   const noSideways = async (what) => {

@@ -3,6 +3,7 @@
 // draws the decision and one row per metric.
 import { api } from './api.js';
 import { h, replace, errorBox } from './dom.js';
+import { lineChart } from './chart.js';
 
 const LABEL = {
   'canary-worse': 'Canary worse',
@@ -29,6 +30,8 @@ export function renderVerdict(v) {
       h('thead', {}, h('tr', {}, ['Metric', 'Test', 'Decision', 'E-value / threshold', 'Periods (baseline / canary)', 'Effect']
         .map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows)) : null,
+    h('div', { class: 'charts', id: 'live-charts' }, (v.metrics || []).filter((m) => m.recent && m.recent.baseline.length).map((m) =>
+      lineChart({ title: m.name, start: m.recent.start, step: m.recent.stepSeconds, baseline: m.recent.baseline, canary: m.recent.canary }))),
     (v.notes || []).map((n) => h('p', { class: 'muted' }, n)));
 }
 

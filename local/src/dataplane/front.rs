@@ -154,8 +154,8 @@ pub fn sample_app_path() -> PathBuf {
     }
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(|d| d.to_path_buf()).unwrap_or_default();
-    // Test binaries live in target/<profile>/deps.
-    let dir = if dir.ends_with("deps") { dir.parent().map(|d| d.to_path_buf()).unwrap_or(dir) } else { dir };
+    // Test binaries live in target/<profile>/deps, examples in target/<profile>/examples.
+    let dir = if dir.ends_with("deps") || dir.ends_with("examples") { dir.parent().map(|d| d.to_path_buf()).unwrap_or(dir) } else { dir };
     dir.join("aviary-sample-app")
 }
 

@@ -102,7 +102,14 @@ pub struct LiveMetric {
     /// Periods with a value for each arm.
     pub baseline_periods: u64,
     pub canary_periods: u64,
+    /// The last [`RECENT_PERIODS`] periods' values (start, baseline, canary; NaN as null),
+    /// for charts.
+    #[serde(default)]
+    pub recent: Vec<(i64, Option<f64>, Option<f64>)>,
 }
+
+/// How many periods of values the state keeps for charts (bounded: it is stored per refresh).
+pub const RECENT_PERIODS: usize = 120;
 
 /// What is stored between refreshes (one item per deployment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +149,19 @@ pub struct MetricVerdict {
     /// with the canary higher.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effect: Option<f64>,
+    /// The last periods' values of both arms (null: no value that period).
+    pub recent: RecentSeries,
+}
+
+/// Values per period, oldest first, for a baseline-vs-canary chart.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentSeries {
+    /// Unix seconds of the first period (None: no period yet).
+    pub start: Option<i64>,
+    pub step_seconds: u32,
+    pub baseline: Vec<Option<f64>>,
+    pub canary: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,9 +214,14 @@ impl LiveMetric {
     }
 
     /// Counts one period's values of each arm (NaN: no data for that arm in that period).
-    fn observe(&mut self, baseline: f64, canary: f64) -> Result<(), AnalysisError> {
+    fn observe(&mut self, at: i64, baseline: f64, canary: f64) -> Result<(), AnalysisError> {
         let fix = |v: f64| if v.is_nan() && self.replace_nan { 0.0 } else { v };
         let (b, c) = (fix(baseline), fix(canary));
+        let finite = |v: f64| v.is_finite().then_some(v);
+        self.recent.push((at, finite(b), finite(c)));
+        if self.recent.len() > RECENT_PERIODS {
+            self.recent.drain(..self.recent.len() - RECENT_PERIODS);
+        }
         self.baseline_periods += u64::from(!b.is_nan());
         self.canary_periods += u64::from(!c.is_nan());
         if b.is_nan() || c.is_nan() {
@@ -214,7 +239,7 @@ impl LiveMetric {
         Ok(())
     }
 
-    fn verdict(&self, name: &str, alpha: f64) -> MetricVerdict {
+    fn verdict(&self, name: &str, alpha: f64, step_seconds: u32) -> MetricVerdict {
         let (test, e_value, effect) = match &self.state {
             LiveTest::Count(t) => ("count-mixture", t.e_value(), t.rate_ratio()),
             LiveTest::Sign(t) => ("sign", t.e_value(), t.canary_higher_share()),
@@ -228,6 +253,12 @@ impl LiveMetric {
             threshold: 1.0 / alpha,
             samples: Samples { baseline: self.baseline_periods, canary: self.canary_periods },
             effect: effect.filter(|e| e.is_finite()),
+            recent: RecentSeries {
+                start: self.recent.first().map(|p| p.0),
+                step_seconds,
+                baseline: self.recent.iter().map(|p| p.1).collect(),
+                canary: self.recent.iter().map(|p| p.2).collect(),
+            },
         }
     }
 }
@@ -251,7 +282,15 @@ impl LiveState {
             };
             metrics.insert(
                 m.name.clone(),
-                LiveMetric { kind, direction: c.direction, replace_nan: c.nan_strategy == NanStrategy::Replace, state, baseline_periods: 0, canary_periods: 0 },
+                LiveMetric {
+                    kind,
+                    direction: c.direction,
+                    replace_nan: c.nan_strategy == NanStrategy::Replace,
+                    state,
+                    baseline_periods: 0,
+                    canary_periods: 0,
+                    recent: Vec::new(),
+                },
             );
         }
         Ok(LiveState {
@@ -268,7 +307,7 @@ impl LiveState {
     }
 
     pub fn verdict(&self, notes: Vec<String>) -> LiveVerdict {
-        let metrics: Vec<MetricVerdict> = self.metrics.iter().map(|(n, m)| m.verdict(n, self.metric_alpha)).collect();
+        let metrics: Vec<MetricVerdict> = self.metrics.iter().map(|(n, m)| m.verdict(n, self.metric_alpha, self.period_seconds)).collect();
         LiveVerdict {
             deployment_id: self.deployment_id.clone(),
             decision: overall(&metrics),
@@ -430,7 +469,7 @@ pub async fn refresh_verdict(p: &AnalysisPorts, deployment_id: &str) -> Result<L
         let s = source.fetch(q, &window).await?;
         for i in 0..window.points() {
             let at = |v: &Vec<f64>| v.get(i).copied().unwrap_or(f64::NAN);
-            m.observe(at(&s.baseline), at(&s.canary))?;
+            m.observe(window.time_at(i), at(&s.baseline), at(&s.canary))?;
         }
     }
     state.through = end;

@@ -75,6 +75,9 @@ async fn a_latency_regression_is_canary_worse_and_periods_count_once() {
     let latency = v.metrics.iter().find(|m| m.name == "target_response_time").unwrap();
     assert_eq!(latency.test, "sign");
     assert_eq!((latency.samples.baseline, latency.samples.canary), (16, 16));
+    // The chart series: one value per counted period, both arms.
+    assert_eq!((latency.recent.start, latency.recent.step_seconds, latency.recent.baseline.len()), (Some(NOW + 60), 60, 16));
+    assert!(latency.recent.canary.iter().all(|v| v.is_some_and(|x| x > 0.12)), "{:?}", latency.recent.canary);
     let errors = v.metrics.iter().find(|m| m.name == "target_5xx").unwrap();
     assert_eq!(errors.test, "count-mixture");
     assert!(v.metrics.iter().all(|m| m.name != "requests"), "muted metrics are not tested");
