@@ -257,16 +257,30 @@ fn between(start: i64, end: i64) -> AnalysisRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cloudwatch_analysis_fails_a_regressed_canary_and_passes_a_healthy_one() {
-    let h = harness(None).await;
-    let (aws, cw) = with_cloudwatch_bridge(&h).await;
+/// An ACTIVE canary from the sample upload, with the CloudWatch dimensions of its load
+/// balancer and target groups.
+struct Active {
+    id: String,
+    lb: String,
+    b_tg: String,
+    c_tg: String,
+}
+
+async fn active_canary(h: &Harness) -> Active {
     let id = h.upload("web").await;
     let d = h.rt.wait_for(&id, "ACTIVE", Duration::from_secs(60), |s| s == Status::Active || s.is_final()).await.unwrap();
     assert_eq!(d.status, Status::Active, "{:?}", d.status_reason);
     let lb = load_balancer_dimension(&h.env.listener_arn).expect("LoadBalancer dimension");
     let tg = |arn: &Option<String>| target_group_dimension(arn.as_deref().expect("target group")).unwrap();
     let (b_tg, c_tg) = (tg(&d.resources.baseline_target_group_arn), tg(&d.resources.canary_target_group_arn));
+    Active { id, lb, b_tg, c_tg }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch_analysis_fails_a_regressed_canary_and_passes_a_healthy_one() {
+    let h = harness(None).await;
+    let (aws, cw) = with_cloudwatch_bridge(&h).await;
+    let Active { id, lb, b_tg, c_tg } = active_canary(&h).await;
 
     // Two past half hours: a healthy canary, then one with +40% latency and more 5xx.
     let base = SystemClock.now_secs() / 60 * 60;
@@ -504,12 +518,7 @@ async fn prometheus_analysis_and_every_refusal() {
 async fn live_verdict_on_the_emulator_counts_each_period_once_and_finds_a_regression() {
     let h = harness(None).await;
     let (aws, cw) = with_cloudwatch_bridge(&h).await;
-    let id = h.upload("web").await;
-    let d = h.rt.wait_for(&id, "ACTIVE", Duration::from_secs(60), |s| s == Status::Active || s.is_final()).await.unwrap();
-    assert_eq!(d.status, Status::Active, "{:?}", d.status_reason);
-    let lb = load_balancer_dimension(&h.env.listener_arn).expect("LoadBalancer dimension");
-    let tg = |arn: &Option<String>| target_group_dimension(arn.as_deref().expect("target group")).unwrap();
-    let (b_tg, c_tg) = (tg(&d.resources.baseline_target_group_arn), tg(&d.resources.canary_target_group_arn));
+    let Active { id, lb, b_tg, c_tg } = active_canary(&h).await;
     let events = h.rt.events(&id).await.unwrap();
     let active = events.iter().find(|e| e.step == "add-listener-rule" && e.detail.contains("traffic shifted")).expect("activation").at_ms / 1000;
     let first = active / 60 * 60 + 60;

@@ -23,6 +23,13 @@ async fn demo(fault: Fault, tag: &str) -> aviary_local::demo::DemoReport {
     run_demo(opts).await.expect("the demo runs")
 }
 
+/// The overall decision and the named metric's.
+fn decisions(r: &aviary_local::demo::DemoReport, metric: &str) -> (Decision, Decision) {
+    let v = r.verdict.as_ref().expect("a verdict");
+    let m = v.metrics.iter().find(|m| m.name == metric).unwrap_or_else(|| panic!("no {metric} in {v:?}"));
+    (v.decision, m.decision)
+}
+
 fn check_routing(r: &aviary_local::demo::DemoReport) {
     let json = r.to_json();
     let total: u64 = ["production", "baseline", "canary"].iter().map(|k| json["requests"][k].as_u64().unwrap()).sum();
@@ -39,10 +46,7 @@ fn check_routing(r: &aviary_local::demo::DemoReport) {
 async fn a_slow_canary_is_found_worse_on_real_requests() {
     let r = demo(Fault::Latency(60), "latency").await;
     check_routing(&r);
-    let v = r.verdict.as_ref().expect("a verdict");
-    assert_eq!(v.decision, Decision::CanaryWorse, "{v:?}");
-    let latency = v.metrics.iter().find(|m| m.name == "target_response_time").unwrap();
-    assert_eq!(latency.decision, Decision::CanaryWorse);
+    assert_eq!(decisions(&r, "target_response_time"), (Decision::CanaryWorse, Decision::CanaryWorse));
     let canary = r.routed.iter().find(|g| g.role == "canary").unwrap();
     let baseline = r.routed.iter().find(|g| g.role == "baseline").unwrap();
     assert!(canary.mean_latency_ms > baseline.mean_latency_ms + 40.0, "{canary:?} vs {baseline:?}");
@@ -53,10 +57,7 @@ async fn a_slow_canary_is_found_worse_on_real_requests() {
 async fn an_erroring_canary_is_found_worse_on_its_5xx() {
     let r = demo(Fault::Errors(0.05), "errors").await;
     check_routing(&r);
-    let v = r.verdict.as_ref().expect("a verdict");
-    assert_eq!(v.decision, Decision::CanaryWorse, "{v:?}");
-    let errors = v.metrics.iter().find(|m| m.name == "target_5xx").unwrap();
-    assert_eq!(errors.decision, Decision::CanaryWorse, "{errors:?}");
+    assert_eq!(decisions(&r, "target_5xx"), (Decision::CanaryWorse, Decision::CanaryWorse));
     assert!(r.routed.iter().find(|g| g.role == "canary").unwrap().errors_5xx > 0);
     assert!(r.routed.iter().filter(|g| g.role != "canary").all(|g| g.errors_5xx == 0));
 }

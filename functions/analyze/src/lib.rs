@@ -70,6 +70,17 @@ mod tests {
     use lambda_runtime::Diagnostic;
     use serde_json::json;
 
+    /// The lifecycle's fakes with an analysis store and CloudWatch beside them.
+    fn fakes() -> (aviary_lifecycle::testing::World, aviary_analysis::memory::MemoryAnalyses, AnalysisPorts) {
+        use aviary_analysis::memory::{MemoryAnalyses, MemoryCloudWatch};
+        let w = aviary_lifecycle::testing::World::new();
+        let analyses = MemoryAnalyses::new(w.cloud.clone());
+        let ports = AnalysisPorts::new(w.ports.clone())
+            .with_analyses(std::sync::Arc::new(analyses.clone()))
+            .with_cloudwatch(std::sync::Arc::new(MemoryCloudWatch::new(w.cloud.clone())));
+        (w, analyses, ports)
+    }
+
     #[test]
     fn input_splits_the_ids_from_the_request() {
         let i = AnalyzeInput::from_value(json!({
@@ -103,16 +114,7 @@ mod tests {
 
     #[tokio::test]
     async fn handle_analyses_the_named_deployment_through_the_ports() {
-        use std::sync::Arc;
-
-        use aviary_analysis::memory::{MemoryAnalyses, MemoryCloudWatch};
-        use aviary_lifecycle::testing::World;
-
-        let w = World::new();
-        let analyses = MemoryAnalyses::new(w.cloud.clone());
-        let ports = AnalysisPorts::new(w.ports.clone())
-            .with_analyses(Arc::new(analyses.clone()))
-            .with_cloudwatch(Arc::new(MemoryCloudWatch::new(w.cloud.clone())));
+        let (w, analyses, ports) = fakes();
         let e = handle(&ports, json!({"deploymentId": "web-1"})).await.unwrap_err();
         assert_eq!(e.name(), "DeploymentNotFound");
         w.active("web-1").await;
@@ -126,17 +128,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_schedule_refreshes_live_verdicts_and_other_events_analyse() {
-        use std::sync::Arc;
-
-        use aviary_analysis::memory::{MemoryAnalyses, MemoryCloudWatch};
-        use aviary_lifecycle::testing::World;
         use lambda_runtime::Context;
 
-        let w = World::new();
-        let analyses = MemoryAnalyses::new(w.cloud.clone());
-        let ports = AnalysisPorts::new(w.ports.clone())
-            .with_analyses(Arc::new(analyses.clone()))
-            .with_cloudwatch(Arc::new(MemoryCloudWatch::new(w.cloud.clone())));
+        let (w, analyses, ports) = fakes();
         w.active("web-1").await;
         w.clock.advance_secs(31 * 60);
         let scheduled = json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",

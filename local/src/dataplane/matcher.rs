@@ -133,38 +133,9 @@ pub fn select<'a>(rules: &'a [Rule], r: &RequestFacts) -> Option<&'a Rule> {
     ordered.into_iter().find(|rule| rule.conditions.iter().all(|c| c.matches(r)))
 }
 
-/// `a=1&b=x%20y` → `[("a","1"), ("b","x y")]` (`+` is a space, as browsers send forms).
-pub fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16)).map(|d| d as u8);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// The query string's decoded pairs, as the API decodes them (`+` is a space; an invalid
+/// escape or invalid UTF-8 stays as sent).
+pub use api::validation::parse_query;
 
 #[cfg(test)]
 mod tests {

@@ -7,29 +7,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aviary_core::StepError;
-use aviary_lifecycle::testing::{World, NOW};
+use aviary_lifecycle::testing::NOW;
 use aviary_ports::Page;
 
 use crate::live::{refresh_verdict, Decision, LiveState, LIVE_ALPHA};
-use crate::memory::{MemoryAnalyses, MemoryCloudWatch};
-use crate::{AnalysisPorts, AnalysisRecord, AnalysisStore, AnalysisSummary};
+use crate::memory::MemoryAnalyses;
+use crate::tests::{fixture, Fixture};
+use crate::{AnalysisRecord, AnalysisStore, AnalysisSummary};
 
 const ID: &str = "web-1";
 
-struct Fixture {
-    world: World,
-    analyses: MemoryAnalyses,
-    cw: MemoryCloudWatch,
-    ports: AnalysisPorts,
-}
-
-fn fixture() -> Fixture {
-    let world = World::new();
-    let analyses = MemoryAnalyses::new(world.cloud.clone());
-    let cw = MemoryCloudWatch::new(world.cloud.clone());
-    let ports = AnalysisPorts::new(world.ports.clone()).with_analyses(Arc::new(analyses.clone())).with_cloudwatch(Arc::new(cw.clone()));
-    Fixture { world, analyses, cw, ports }
-}
 
 /// A deterministic spread in [0, 1).
 fn noise(i: i64, salt: i64) -> f64 {

@@ -13,14 +13,16 @@ use serde_json::json;
 use crate::memory::{MemoryAnalyses, MemoryCloudWatch};
 use crate::*;
 
-struct Fixture {
-    world: World,
-    analyses: MemoryAnalyses,
-    cw: MemoryCloudWatch,
-    ports: AnalysisPorts,
+/// The lifecycle's fakes with the analysis store and CloudWatch beside them (shared by
+/// `live_tests`).
+pub(crate) struct Fixture {
+    pub(crate) world: World,
+    pub(crate) analyses: MemoryAnalyses,
+    pub(crate) cw: MemoryCloudWatch,
+    pub(crate) ports: AnalysisPorts,
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let world = World::new();
     let analyses = MemoryAnalyses::new(world.cloud.clone());
     let cw = MemoryCloudWatch::new(world.cloud.clone());
