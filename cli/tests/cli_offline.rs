@@ -409,3 +409,12 @@ fn completions_for_each_shell_and_a_man_page() {
     let text = stdout(&man);
     assert!(text.contains(".TH aviary 1") && text.contains(".SH NAME") && text.contains("watch"), "{text}");
 }
+
+#[test]
+fn watch_refuses_a_zero_interval_before_any_call() {
+    let server = recorder(200, "{}");
+    let o = aviary(&["--endpoint", &server.url, "watch", "web-1", "--interval", "0"], &[]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("--interval must be at least 1 second"), "{}", stderr(&o));
+    assert!(server.requests.lock().unwrap().is_empty());
+}

@@ -284,4 +284,18 @@ mod tests {
         assert_eq!(cbor::decode(&enc).unwrap(), json!({"MetricDataResults": [{"Id": "baseline", "Timestamps": [1795700000.0], "Values": [0.5]}]}));
         assert!(cbor::decode(&[0xbf, 0x61]).is_err());
     }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_cbor_is_a_400_and_an_unreachable_emulator_a_502() {
+        let bridge = start("http://127.0.0.1:9").await.unwrap();
+        let http = reqwest::Client::new();
+        let url = format!("{}/service/GraniteServiceVersion20100801/operation/GetMetricData", bridge.url);
+        let bad = http.post(&url).body(vec![0xbf, 0x61]).send().await.unwrap();
+        assert_eq!(bad.status().as_u16(), 400);
+        let v = cbor::decode(&bad.bytes().await.unwrap()).unwrap();
+        assert_eq!(v["__type"], "SerializationException");
+        let down = http.post(&url).body(cbor::encode(&json!({}))).send().await.unwrap();
+        assert_eq!(down.status().as_u16(), 502);
+        assert_eq!(cbor::decode(&down.bytes().await.unwrap()).unwrap()["__type"], "ServiceUnavailable");
+    }
 }

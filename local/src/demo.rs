@@ -65,6 +65,9 @@ pub struct DemoReport {
     /// Requests the load generator's traffic took per target group (name → count), and in
     /// what share the rule weighed them.
     pub routed: Vec<RoutedGroup>,
+    /// The POST requests, which the sample rule does not match: the group that answered, and
+    /// how many (all production's when the rule's conditions hold).
+    pub unmatched: std::collections::HashMap<String, u64>,
     /// The live verdict reached on the routed requests (None without traffic).
     pub verdict: Option<aviary_analysis::live::LiveVerdict>,
     pub elapsed: Duration,
@@ -83,6 +86,7 @@ impl DemoReport {
             "finalStatus": self.final_status,
             "requests": {"production": count("production"), "baseline": count("baseline"), "canary": count("canary")},
             "routed": self.routed,
+            "unmatched": self.unmatched,
             "verdict": self.verdict,
             "listenerRestored": self.listener_restored(),
             "rulesBefore": self.rules_before,
@@ -240,6 +244,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     };
     let rules_during = rt.rules(&listener).await.unwrap_or_default();
     let mut routed = Vec::new();
+    let mut unmatched = std::collections::HashMap::new();
     let mut verdict = None;
     if d.status == Status::Active {
         out.say(format!("\nlistener rules DURING (canary ACTIVE):\n{}", print_rules(&rules_during)));
@@ -268,13 +273,17 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             let counted = load_task.await.map_err(|e| LocalError::Pump(format!("load: {e}")))?;
             routed = routed_groups(&counted, &d, &rules_during);
-            out.say("\nrequests routed through the canary rule by the data plane (the rule's GET/HEAD requests; POSTs all went to production):");
+            unmatched = counted.unmatched.clone();
+            out.say("\nrequests routed through the canary rule by the data plane (the GET and HEAD requests its conditions match):");
             for g in &routed {
                 out.say(format!(
                     "    {:<10} {:<18} weight {:>5.1}%   observed {:>5.1}% ({:>5} requests, {} 5xx, mean {:.1} ms)",
                     g.role, g.target_group, g.weight_percent, g.observed_percent, g.requests, g.errors_5xx, g.mean_latency_ms
                 ));
             }
+            let mut posts: Vec<String> = unmatched.iter().map(|(g, n)| format!("{g} {n}")).collect();
+            posts.sort();
+            out.say(format!("  POST requests (the rule does not match them), by the group that answered: {}", if posts.is_empty() { "none sent".into() } else { posts.join(", ") }));
         }
         if let Some(p) = opts.change_to_percent {
             let change = TrafficChange { traffic_percent: Some(p), ..Default::default() };
@@ -309,6 +318,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
         events: rt.events(&d.id).await?,
         handler_time: rt.invoker.handler_time(),
         routed,
+        unmatched,
         verdict,
         elapsed: started.elapsed(),
     };
@@ -326,15 +336,20 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
     Ok(report)
 }
 
-/// Requests per target group name: (requests, 5xx, latency sum in ms), for the requests the
-/// sample rule's conditions match (GET and HEAD).
-pub type Counted = std::collections::HashMap<String, (u64, u64, f64)>;
+/// What the load's requests got, per target group name.
+#[derive(Debug, Clone, Default)]
+pub struct Counted {
+    /// Requests the sample rule's conditions match (GET, HEAD): (requests, 5xx, latency sum ms).
+    pub matched: std::collections::HashMap<String, (u64, u64, f64)>,
+    /// Requests it does not match (POST): the group that answered, and how many.
+    pub unmatched: std::collections::HashMap<String, u64>,
+}
 
 /// Mixed requests through the data plane until `stop`: GET and HEAD (which the sample rule
 /// matches) and POST (which it does not), each from a new client, 8 at a time.
 async fn load(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Counted {
     let client = reqwest::Client::new();
-    let counted = std::sync::Arc::new(std::sync::Mutex::new(Counted::new()));
+    let counted = std::sync::Arc::new(std::sync::Mutex::new(Counted::default()));
     let mut workers = Vec::new();
     for w in 0..8u64 {
         let (client, url, counted, stop) = (client.clone(), url.clone(), counted.clone(), stop.clone());
@@ -353,12 +368,14 @@ async fn load(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) 
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 let group = a.headers().get("x-aviary-target-group").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                 let err = a.status().is_server_error();
+                let mut c = counted.lock().expect("counts");
                 if matched {
-                    let mut c = counted.lock().expect("counts");
-                    let e = c.entry(group).or_default();
+                    let e = c.matched.entry(group).or_default();
                     e.0 += 1;
                     e.1 += u64::from(err);
                     e.2 += ms;
+                } else {
+                    *c.unmatched.entry(group).or_default() += 1;
                 }
             }
         }));
@@ -381,7 +398,7 @@ pub async fn load_for(url: &str, duration: Duration) -> Counted {
 
 /// The rule's target groups with their weights and what the load's matched requests got.
 fn routed_groups(counted: &Counted, d: &aviary_core::model::Deployment, rules: &[RuleSnapshot]) -> Vec<RoutedGroup> {
-    let total: u64 = counted.values().map(|c| c.0).sum();
+    let total: u64 = counted.matched.values().map(|c| c.0).sum();
     let rule = rules.iter().find(|r| Some(&r.rule_arn) == d.resources.rule_arn.as_ref());
     let weight_total: u32 = rule.map(|r| r.forward.iter().map(|t| t.weight).sum()).unwrap_or(0);
     let role = |arn: &str| {
@@ -398,7 +415,7 @@ fn routed_groups(counted: &Counted, d: &aviary_core::model::Deployment, rules: &
         .into_iter()
         .map(|t| {
             let name = crate::dataplane::choose::group_name(&t.target_group_arn).to_string();
-            let (requests, errors_5xx, ms) = counted.get(&name).copied().unwrap_or_default();
+            let (requests, errors_5xx, ms) = counted.matched.get(&name).copied().unwrap_or_default();
             RoutedGroup {
                 role: role(&t.target_group_arn).to_string(),
                 target_group: name,

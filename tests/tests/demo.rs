@@ -37,6 +37,9 @@ fn check_routing(r: &aviary_local::demo::DemoReport) {
     for g in &r.routed {
         assert!((g.observed_percent - g.weight_percent).abs() < 2.5, "{} got {:.1}% for weight {:.1}%", g.role, g.observed_percent, g.weight_percent);
     }
+    // Requests the rule's conditions do not match (POST) never reach baseline or canary.
+    let posts = json["unmatched"].as_object().expect("unmatched");
+    assert!(!posts.is_empty() && posts.keys().all(|g| g == "prod-web"), "{}", json["unmatched"]);
     assert_eq!(json["listenerRestored"], true);
     assert_eq!(r.final_status, Status::Destroyed);
     assert!(json["verdict"]["metrics"].as_array().is_some_and(|m| !m.is_empty()), "{}", json["verdict"]);

@@ -323,7 +323,9 @@ pub async fn load(seconds: u64, state_file: Option<PathBuf>, ctx: Ctx) -> Result
         println!("sending GET, HEAD and POST requests through {url} for {seconds} s…");
     }
     let counted = aviary_local::demo::load_for(&url, Duration::from_secs(seconds)).await;
-    let mut rows: Vec<(String, u64, u64, f64)> = counted.into_iter().map(|(g, (n, e, ms))| (g, n, e, if n > 0 { ms / n as f64 } else { 0.0 })).collect();
+    let mut rows: Vec<(String, u64, u64, f64)> = counted.matched.into_iter().map(|(g, (n, e, ms))| (g, n, e, if n > 0 { ms / n as f64 } else { 0.0 })).collect();
+    let mut posts: Vec<String> = counted.unmatched.iter().map(|(g, n)| format!("{g} {n}")).collect();
+    posts.sort();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     if ctx.json {
         let v: Vec<serde_json::Value> = rows.iter().map(|(g, n, e, ms)| serde_json::json!({"targetGroup": g, "requests": n, "errors5xx": e, "meanLatencyMs": ms})).collect();
@@ -334,7 +336,7 @@ pub async fn load(seconds: u64, state_file: Option<PathBuf>, ctx: Ctx) -> Result
             t.row([g.clone(), n.to_string(), e.to_string(), format!("{ms:.1}")]);
         }
         print!("{}", t.render());
-        println!("(GET and HEAD requests; the POSTs, which the sample rule does not match, are not counted)");
+        println!("(GET and HEAD requests; the POSTs, which the sample rule does not match, went to: {})", if posts.is_empty() { "none sent".into() } else { posts.join(", ") });
     }
     Ok(0)
 }

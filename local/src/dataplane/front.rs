@@ -540,3 +540,26 @@ async fn publish(s: &Shared, sink: &MetricsSink, everything: bool) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_and_unknown_ones_name_the_choices() {
+        assert_eq!(Fault::parse("latency"), Ok(Fault::Latency(60)));
+        assert_eq!(Fault::parse("unhealthy").unwrap().args(), vec!["--health-status", "503"]);
+        assert!(Fault::None.args().is_empty());
+        let e = Fault::parse("slow").unwrap_err();
+        assert!(e.contains("latency, errors, unhealthy or none"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_sample_app_is_refused_before_any_call() {
+        // No emulator behind this endpoint: the check must come first.
+        let config = crate::stack::sdk_config("http://127.0.0.1:9").await;
+        let missing = std::env::temp_dir().join("no-such-aviary-sample-app");
+        let e = DataPlane::start(&config, "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/a/b/c", missing, Fault::None, None).await.err().expect("refused");
+        assert!(e.to_string().contains("cargo build -p aviary-sample-app"), "{e}");
+    }
+}
