@@ -103,7 +103,7 @@ pub enum Command {
         /// Change the canary's share to this percent once it is active (live traffic control).
         #[arg(long, default_value_t = 10.0)]
         change_to: f64,
-        /// The canary's fault behind the emulated load balancer: latency (+60 ms), errors (5%),
+        /// The canary's fault behind the emulated load balancer: latency (30% slower), errors (5%),
         /// unhealthy (fails its health check: the deployment ends FAILED), none; `off` sends no
         /// requests (the rules only).
         #[arg(long, default_value = "latency", value_parser = ["latency", "errors", "unhealthy", "none", "off"])]
@@ -444,7 +444,7 @@ pub struct LocalUpArgs {
     #[arg(long = "allow-listener", value_name = "ARN")]
     pub allow_listeners: Vec<String>,
     /// The data plane for the sample listener: sample-app processes behind it, the canary's
-    /// with this fault (latency: +60 ms, errors: 5% 500s, none), or off.
+    /// with this fault (latency: 30% slower, errors: 5% 500s, none), or off.
     #[arg(long, default_value = "none", value_parser = ["latency", "errors", "unhealthy", "none", "off"])]
     pub fault: String,
 }

@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod support {
+    pub mod json_shapes;
+}
+
 use aviary_aws::elb::AlbRouter;
+use support::json_shapes;
 use aviary_ports::{RuleSnapshot, TrafficRouter};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aviary");
@@ -75,13 +80,17 @@ fn json(o: Output, what: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
 }
 
-fn start(dir: &Path) -> LocalUp {
+/// `aviary local up` in the background; with `json`, its stdout goes to `local-up.json` instead
+/// of the log.
+fn start(dir: &Path, json: bool) -> LocalUp {
     let state_file = dir.join("state.json");
     let log = std::fs::File::create(dir.join("local-up.log")).unwrap();
+    let stdout = if json { std::fs::File::create(dir.join("local-up.json")).unwrap() } else { log.try_clone().unwrap() };
     let child = Command::new(BIN)
+        .args(if json { &["--json"][..] } else { &[][..] })
         .args(["local", "up", "--port", "0", "--cleanup-every", "2", "--time-scale", "0.002", "--state-file"])
         .arg(&state_file)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(log))
         .spawn()
         .expect("start aviary local up");
@@ -123,7 +132,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let up = start(&dir);
+    let up = start(&dir, false);
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
     let endpoint = state["endpoint"].as_str().unwrap().to_string();
     let emulator = state["emulator"].as_str().unwrap().to_string();
@@ -161,6 +170,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let out = ok(aviary(&endpoint, &["deploy", &sample, "--poll-ms", "100", "--timeout", "60"]), "deploy");
     assert!(out.contains("is ACTIVE"), "{out}");
     let list = json(aviary(&endpoint, &["--json", "ls"]), "ls");
+    json_shapes::check("ls", &list);
     let items = list.as_array().unwrap();
     assert_eq!(items.len(), 1, "exactly one deployment (the uploads must not start another): {list}");
     let id = items[0]["id"].as_str().unwrap().to_string();
@@ -172,6 +182,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert!(state["dataPlaneUrl"].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{state}");
     let sf = up.state_file.to_str().unwrap();
     let loaded = json(aviary(&endpoint, &["--json", "local", "load", "--seconds", "2", "--state-file", sf]), "local load");
+    json_shapes::check("local load", &loaded);
     let rows = loaded.as_array().unwrap();
     let by = |prefix: &str, suffix: &str| rows.iter().filter(|r| r["targetGroup"].as_str().is_some_and(|g| g.starts_with(prefix) && g.ends_with(suffix))).map(|r| r["requests"].as_u64().unwrap()).sum::<u64>();
     let (prod, canary) = (by("prod-web", ""), by("av-", "-c"));
@@ -182,6 +193,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(o.status.code(), Some(3), "no decision within the timeout: {o:?}");
     let line: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
     assert_eq!((line["deploymentId"].as_str(), line["decision"].as_str()), (Some(id.as_str()), Some("no-difference-yet")), "{line}");
+    json_shapes::check("watch", &line);
     let o = ok_code(aviary(&endpoint, &["watch", &id, "--interval", "1", "--timeout", "0"]), 3, "watch");
     assert!(o.contains("no-difference-yet") && o.contains("no decision within 0 s"), "{o}");
 
@@ -194,7 +206,16 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
         assert!(events.contains(step), "no {step} event in\n{events}");
     }
     let ndjson = ok(aviary(&endpoint, &["--json", "events", &id]), "events --json");
-    assert!(ndjson.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["step"].is_string())));
+    for l in ndjson.lines() {
+        json_shapes::check("events", &serde_json::from_str(l).unwrap_or_else(|e| panic!("events --json line is not JSON ({e}): {l}")));
+    }
+    let shown = json(aviary(&endpoint, &["--json", "status", &id]), "status --json");
+    json_shapes::check("status", &shown);
+    assert_eq!(shown["weights"].as_array().map(|w| w.len()), Some(3), "production, baseline, canary: {shown}");
+    let env = json(aviary(&endpoint, &["--json", "env"]), "env --json");
+    json_shapes::check("env", &env);
+    let rules_json = &env["loadBalancers"][0]["listeners"][0]["rules"];
+    assert!(rules_json.as_array().is_some_and(|r| r.iter().any(|r| r["priority"].is_null() && r["isDefault"] == true)), "{rules_json}");
 
     // Live traffic control: the ALB rule itself changes.
     // A change that sends the canary more traffic needs --yes without a terminal; nothing
@@ -214,6 +235,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let o = aviary(&endpoint, &["--json", "traffic", &id, "--percent", "10", "--add-path", "/api/*", "--sticky", "120", "--yes"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("share       5% → 10%"), "the plan goes to stderr beside --json: {o:?}");
     let changed = json(o, "traffic");
+    json_shapes::check("traffic", &changed);
     assert_eq!(changed["traffic"]["canaryPercent"], 10.0, "{changed}");
     let during = rt.block_on(rules(&emulator, &listener));
     assert_eq!(canary_share(&during), Some(10.0));
@@ -232,6 +254,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert!(!ok(aviary(&endpoint, &["status", &id]), "status").contains("pw-from-the-monitor"));
     let login = json(aviary(&endpoint, &["--json", "status", &id, "--credentials"]), "status --credentials --json");
     assert_eq!(login["grafana"]["password"], "pw-from-the-monitor");
+    json_shapes::check("status --credentials", &login);
 
     // Destroy, waiting: DESTROYED, and the listener is exactly as before.
     let destroyed = ok(aviary(&endpoint, &["destroy", &id, "--wait", "--poll-ms", "100", "--timeout", "60"]), "destroy");
@@ -252,6 +275,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
         "deploy --s3-bucket",
     );
     assert_eq!(s3["status"], "ACTIVE");
+    json_shapes::check("deploy", &s3);
     assert_eq!(s3["source"]["kind"], "s3");
     let s3_id = s3["id"].as_str().unwrap().to_string();
     assert_ne!(s3_id, id);
@@ -259,8 +283,10 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let asked = json(aviary(&endpoint, &["--json", "destroy", &s3_id]), "destroy s3");
     assert_eq!(asked["id"].as_str(), Some(s3_id.as_str()));
     assert!(asked["spec"].is_object() && asked["status"].is_string(), "{asked}");
+    json_shapes::check("destroy", &asked);
     let gone = json(aviary(&endpoint, &["--json", "destroy", &s3_id, "--wait", "--poll-ms", "100", "--timeout", "60"]), "destroy s3");
     assert_eq!(gone["status"], "DESTROYED");
+    json_shapes::check("destroy", &gone);
     assert_eq!(rt.block_on(rules(&emulator, &listener)), before);
 
     // Cleanup on demand, inside the running `local up`.
@@ -269,6 +295,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
         "local cleanup",
     );
     assert_eq!(report["dryRun"], true);
+    json_shapes::check("local cleanup", &report);
     assert!(report["actions"].is_array());
 
     // Ctrl-C: stops, removes its state file, exits 0.
@@ -287,4 +314,38 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let log = std::fs::read_to_string(dir.join("local-up.log")).unwrap();
     assert!(log.contains("Aviary is running locally") && log.contains("s3-trigger: canaries/web/canary.tar -> started"), "{log}");
     assert!(started.elapsed() < Duration::from_secs(90), "took {:?}", started.elapsed());
+}
+
+/// `aviary demo --json` (rules only: `--fault off`): one document with the documented fields.
+#[test]
+fn demo_json_is_one_document_with_the_documented_fields() {
+    let o = Command::new(BIN)
+        .args(["--json", "demo", "--fault", "off", "--change-to", "0", "--time-scale", "0.002"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run aviary demo");
+    let report = json(o, "demo --json");
+    json_shapes::check("demo", &report);
+    assert_eq!(report["finalStatus"], "DESTROYED");
+    assert_eq!(report["listenerRestored"], true);
+}
+
+/// `aviary --json local up`: the state file's document on stdout, with the documented fields.
+#[test]
+fn local_up_json_prints_its_state() {
+    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-json-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let up = start(&dir, true);
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let printed: serde_json::Value = loop {
+        match serde_json::from_slice(&std::fs::read(dir.join("local-up.json")).unwrap()) {
+            Ok(v) => break v,
+            Err(e) => assert!(Instant::now() < deadline, "local up --json printed no JSON: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    json_shapes::check("local up", &printed);
+    assert_eq!(printed, state);
 }

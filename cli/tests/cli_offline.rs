@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
+mod support {
+    pub mod json_shapes;
+}
+
+use support::json_shapes;
+
 const BIN: &str = env!("CARGO_BIN_EXE_aviary");
 
 fn root() -> PathBuf {
@@ -55,6 +61,7 @@ fn judge_pass_exits_0_with_the_json_report() {
     let o = aviary(&["judge", fixture("judge/config.json").to_str().unwrap(), fixture("judge/pass.json").to_str().unwrap()], &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    json_shapes::check("judge", &report);
     assert_eq!(report["classification"], "Pass");
     assert_eq!(report["score"], 100.0);
     assert_eq!(report["thresholds"], serde_json::json!({"marginal": 75.0, "pass": 95.0}));
@@ -128,6 +135,9 @@ fn render_prints_every_file_or_writes_them() {
         assert!(text.contains(header), "missing {header}");
     }
     assert!(text.contains("checkout-0123456789") && text.contains("canaries/checkout/canary.tar"));
+    let o = aviary(&["--json", "render", spec.to_str().unwrap(), "--deployment-id", "checkout-0123456789"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    json_shapes::check("render", &serde_json::from_slice(&o.stdout).expect("JSON on stdout"));
 
     let out = tmp("render");
     let o = aviary(&["--json", "render", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--region", "us-west-2"], &[]);
@@ -371,8 +381,8 @@ fn output_into_a_closed_pipe_ends_quietly() {
 fn output_selects_json_aligned_tables_or_tab_separated_text() {
     const ENV: &str = r#"{"loadBalancers": [{"name": "prod-alb", "scheme": "internet-facing", "state": "active", "dnsName": "prod.example.com",
         "listeners": [{"listenerArn": "arn:l", "port": 80, "protocol": "HTTP", "rules": [
-            {"priority": "10", "conditions": ["path-pattern:/static/*"], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]},
-            {"priority": "default", "conditions": [], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]}]}]}],
+            {"priority": 10, "conditions": ["path-pattern:/static/*"], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]},
+            {"priority": null, "isDefault": true, "conditions": [], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]}]}]}],
         "targetGroups": []}"#;
     let server = recorder(200, ENV);
     let table = aviary(&["--endpoint", &server.url, "env"], &[]);
@@ -417,4 +427,16 @@ fn watch_refuses_a_zero_interval_before_any_call() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("--interval must be at least 1 second"), "{}", stderr(&o));
     assert!(server.requests.lock().unwrap().is_empty());
+}
+
+/// Every command docs/cli.md documents a `--json` shape for is checked against its real output
+/// by one of the CLI's tests (`json_shapes::check("<command>", …)`).
+#[test]
+fn every_documented_json_shape_is_checked_by_a_test() {
+    let tests = [include_str!("cli_offline.rs"), include_str!("cli_local_e2e.rs")].concat();
+    let documented = json_shapes::documented();
+    assert!(documented.len() >= 15, "{documented:?}");
+    for (command, _) in documented {
+        assert!(tests.contains(&format!("json_shapes::check(\"{command}\"")), "no test checks `{command} --json` against docs/cli.md");
+    }
 }

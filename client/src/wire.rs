@@ -122,7 +122,7 @@ mod tests {
             "id": "web-0123456789", "name": "web", "status": "ACTIVE", "version": 4,
             "source": {"kind": "api", "idempotencyKey": "k"},
             "artifactBucket": "b", "artifactPrefix": "canaries/web/",
-            "createdAt": 1, "updatedAt": 2, "expiresAt": 3,
+            "createdAt": "2026-12-04T05:00:00Z", "updatedAt": "2026-12-04T05:01:00Z", "expiresAt": "2026-12-04T11:00:00Z",
             "traffic": {"canaryPercent": 5.0, "baselinePercent": 5.0, "productionPercent": 90.0},
             "links": {"self": "/deployments/web-0123456789"}
         });

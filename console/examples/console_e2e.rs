@@ -19,19 +19,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.allow_listener(&env.listener_arn);
     // The data plane with a slow canary and a steady trickle of requests, so the detail page's
     // live verdict and its charts have real periods to show (2-second periods).
-    use aviary_local::dataplane::front::{sample_app_path, DataPlane, Fault, MetricsSink};
+    use aviary_local::dataplane::front::{DataPlane, Fault, MetricsSink, SampleApp};
     let sink = MetricsSink { cloudwatch: rt.cloudwatch(), period_seconds: 2 };
-    let dp = Arc::new(DataPlane::start(&rt.config, &env.listener_arn, sample_app_path(), Fault::Latency(60), Some(sink)).await?);
+    let dp = Arc::new(DataPlane::start(&rt.config, &env.listener_arn, SampleApp::built(), Fault::Slower(30), Some(sink)).await?);
     rt.set_health_and_clock(dp.clone(), Arc::new(aviary_core::clock::SystemClock));
     rt.live = aviary_local::LiveSettings { period_seconds: 2, settle_seconds: Some(1) };
-    let trickle_url = format!("{}/", dp.url);
-    tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        loop {
-            let _ = client.get(&trickle_url).send().await;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
+    // Four clients: with the sample app's 20 ms of work, ~150 requests/s.
+    for _ in 0..4 {
+        let trickle_url = format!("{}/", dp.url);
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                let _ = client.get(&trickle_url).send().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    }
     let rt = Arc::new(rt);
     let dir = std::env::temp_dir().join(format!("aviary-console-e2e-{}", std::process::id()));
     aviary_local::demo::write_sample(&dir, &env.listener_arn)?;

@@ -187,7 +187,7 @@ pub async fn run_demo(opts: DemoOptions) -> Result<DemoReport, LocalError> {
         Some(fault) => {
             let sink = crate::dataplane::front::MetricsSink { cloudwatch: rt.cloudwatch(), period_seconds: DEMO_PERIOD_SECONDS };
             let dp = std::sync::Arc::new(
-                crate::dataplane::front::DataPlane::start(&rt.config, &listener, crate::dataplane::front::sample_app_path(), fault, Some(sink))
+                crate::dataplane::front::DataPlane::start(&rt.config, &listener, crate::dataplane::front::SampleApp::built(), fault, Some(sink))
                     .await
                     .map_err(|e| LocalError::Pump(e.to_string()))?,
             );
@@ -345,18 +345,21 @@ pub struct Counted {
     pub unmatched: std::collections::HashMap<String, u64>,
 }
 
+/// The load's concurrent clients: with the sample app's 20 ms of work, ~700 requests/s.
+const WORKERS: u64 = 16;
+
 /// Mixed requests through the data plane until `stop`: GET and HEAD (which the sample rule
-/// matches) and POST (which it does not), each from a new client, 8 at a time.
+/// matches) and POST (which it does not), each from a new client, 16 at a time.
 async fn load(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Counted {
     let client = reqwest::Client::new();
     let counted = std::sync::Arc::new(std::sync::Mutex::new(Counted::default()));
     let mut workers = Vec::new();
-    for w in 0..8u64 {
+    for w in 0..WORKERS {
         let (client, url, counted, stop) = (client.clone(), url.clone(), counted.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             let mut i = w;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                i += 8;
+                i += WORKERS;
                 let method = match i % 10 {
                     0 => reqwest::Method::POST,
                     1 => reqwest::Method::HEAD,

@@ -9,6 +9,10 @@ pub struct Config {
     pub port: u16,
     pub role: String,
     pub extra_latency_ms: u64,
+    /// Simulated work on every `/` request: this many milliseconds on average, spread ±25%.
+    pub work_ms: u64,
+    /// The `/` work takes this many percent longer (the "slower revision" fault), 0-1000.
+    pub slowdown_percent: u64,
     /// Fraction of `/` requests answered with 500, 0..=1.
     pub error_rate: f64,
     /// Upper bound on connections served at once; beyond it new connections get a 503.
@@ -41,6 +45,9 @@ Flags (environment variable in brackets):
   --port N                 listen port (default 8080) [AVIARY_APP_PORT, PORT]
   --role NAME              baseline | canary | anything (default unknown) [AVIARY_ROLE]
   --extra-latency-ms N     added to every / request (default 0) [AVIARY_EXTRA_LATENCY_MS]
+  --work-ms N              simulated work per / request: N ms on average, spread evenly
+                           over ±25% (default 0) [AVIARY_WORK_MS]
+  --slowdown-percent P     the / work takes P% longer, 0-1000 (default 0) [AVIARY_SLOWDOWN_PERCENT]
   --error-rate F           fraction 0..1 of / requests answered 500, spread evenly and
                            deterministically (default 0) [AVIARY_ERROR_RATE]
   --max-connections N      concurrent connections before answering 503 (default 512)
@@ -55,6 +62,8 @@ impl Config {
         let mut port = env("AVIARY_APP_PORT").or_else(|| env("PORT"));
         let mut role = env("AVIARY_ROLE");
         let mut latency = env("AVIARY_EXTRA_LATENCY_MS");
+        let mut work = env("AVIARY_WORK_MS");
+        let mut slowdown = env("AVIARY_SLOWDOWN_PERCENT");
         let mut error_rate = env("AVIARY_ERROR_RATE");
         let mut max_conn: Option<String> = None;
         let mut health: Option<String> = None;
@@ -71,6 +80,8 @@ impl Config {
                 "--port" => &mut port,
                 "--role" => &mut role,
                 "--extra-latency-ms" => &mut latency,
+                "--work-ms" => &mut work,
+                "--slowdown-percent" => &mut slowdown,
                 "--error-rate" => &mut error_rate,
                 "--max-connections" => &mut max_conn,
                 "--health-status" => &mut health,
@@ -111,6 +122,20 @@ impl Config {
             },
             None => 0,
         };
+        let work_ms = match work {
+            Some(w) => match w.parse::<u64>() {
+                Ok(n) if n <= 60_000 => n,
+                _ => return Err(invalid("work", &w, "milliseconds, 0-60000")),
+            },
+            None => 0,
+        };
+        let slowdown_percent = match slowdown {
+            Some(p) => match p.parse::<u64>() {
+                Ok(n) if n <= 1000 => n,
+                _ => return Err(invalid("slowdown", &p, "a whole percentage, 0-1000")),
+            },
+            None => 0,
+        };
         let error_rate = match error_rate {
             Some(e) => match e.parse::<f64>() {
                 Ok(f) if (0.0..=1.0).contains(&f) => f,
@@ -132,7 +157,7 @@ impl Config {
             },
             None => 200,
         };
-        Ok(Config { bind, port, role, extra_latency_ms, error_rate, max_connections, health_status })
+        Ok(Config { bind, port, role, extra_latency_ms, work_ms, slowdown_percent, error_rate, max_connections, health_status })
     }
 }
 
@@ -173,6 +198,17 @@ mod tests {
         assert_eq!(c.role, "canary");
         assert_eq!(c.error_rate, 0.25);
         assert_eq!(c.extra_latency_ms, 40);
+    }
+
+    #[test]
+    fn work_and_slowdown_are_bounded() {
+        let c = Config::parse(&args(&["--work-ms", "20", "--slowdown-percent=30"]), |_| None).unwrap();
+        assert_eq!((c.work_ms, c.slowdown_percent), (20, 30));
+        let e = Config::parse(&args(&["--slowdown-percent", "1001"]), |_| None).unwrap_err();
+        assert_eq!(e.to_string(), "invalid slowdown '1001': a whole percentage, 0-1000");
+        assert!(Config::parse(&args(&["--work-ms", "-1"]), |_| None).is_err());
+        let env = |k: &str| (k == "AVIARY_WORK_MS").then(|| "7".to_string());
+        assert_eq!(Config::parse(&[], env).unwrap().work_ms, 7);
     }
 
     #[test]

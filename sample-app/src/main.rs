@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use config::{Config, ConfigError};
-use faults::ErrorInjector;
+use faults::{ErrorInjector, Work};
 use metrics::{method_label, route_label, Metrics};
 
 /// Idle keep-alive connections are closed after this long.
@@ -26,6 +26,7 @@ struct App {
     config: Config,
     metrics: Metrics,
     injector: ErrorInjector,
+    work: Work,
     active: AtomicUsize,
 }
 
@@ -41,6 +42,7 @@ impl App {
         App {
             metrics: Metrics::new(start, &config.role),
             injector: ErrorInjector::new(config.error_rate),
+            work: Work::new(config.work_ms, config.slowdown_percent),
             active: AtomicUsize::new(0),
             config,
         }
@@ -54,6 +56,9 @@ impl App {
         }
         match req.path.as_str() {
             "/" => {
+                if let Some(d) = self.work.next() {
+                    std::thread::sleep(d);
+                }
                 if self.config.extra_latency_ms > 0 {
                     std::thread::sleep(Duration::from_millis(self.config.extra_latency_ms));
                 }
@@ -187,8 +192,8 @@ fn main() {
         }
     };
     eprintln!(
-        "aviary-sample-app: role={} listening on {addr} (extra latency {} ms, error rate {})",
-        config.role, config.extra_latency_ms, config.error_rate
+        "aviary-sample-app: role={} listening on {addr} (work {} ms, {}% slower, extra latency {} ms, error rate {})",
+        config.role, config.work_ms, config.slowdown_percent, config.extra_latency_ms, config.error_rate
     );
     serve(Arc::new(App::new(config)), listener);
 }

@@ -106,6 +106,11 @@ try {
   log(`live verdict: ${(await page.locator('#live-verdict').textContent()).slice(0, 160)}`);
   expect(await page.locator('#traffic-now .weightbar').count() === 1, 'a weight bar for production / baseline / canary');
   expect((await page.locator('#durations').textContent()).includes('provision'), 'step durations under the timeline');
+  // The timeline: each status passed shows how long it lasted, the current one how long so far.
+  const provisioning = await page.locator('#timeline li', { hasText: 'PROVISIONING' }).textContent();
+  expect(/PROVISIONING \d+(\.\d)? m?s$/.test(provisioning.trim()), `a status passed shows its duration: ${provisioning}`);
+  const activeNow = await page.locator('#timeline li.current').textContent();
+  expect(/^ACTIVE .+ so far$/.test(activeNow.trim()), `the current status shows how long so far: ${activeNow}`);
   await shot('04-detail-active');
 
   // Real requests cross the canary rule (the runner's data plane, a slow canary): the live
@@ -166,10 +171,10 @@ try {
   // The verdict view itself, with a record shaped like the API's (until the route is served).
   const rendered = await page.evaluate(async () => {
     const { renderRecord } = await import('/assets/js/judge.js');
-    const start = 1764100000;
+    const start = '2025-11-25T19:46:40Z';
     const wave = (k) => Array.from({ length: 30 }, (_, i) => (i === 7 ? null : 100 + k * i + 10 * Math.sin(i / 3)));
     const rec = {
-      analysisId: 'sample', deploymentId: 'x', createdAt: start, source: 'prometheus', window: { start, end: start + 1800, stepSeconds: 60 },
+      analysisId: 'sample', deploymentId: 'x', createdAt: start, source: 'prometheus', window: { start, end: '2025-11-25T20:16:40Z', stepSeconds: 60 },
       report: { score: 50, classification: 'Marginal', thresholds: { pass: 75, marginal: 50 }, tolerance: 0.25, confidence: 0.95, groups: [], warnings: [],
         metrics: [{ name: 'latency_p99', groups: ['Latency'], direction: 'increase', muted: false, label: 'High', critical: false, reasons: ['canary 12% higher'], samples: { baseline: 29, canary: 29 } },
           { name: 'error_rate', groups: ['Errors'], direction: 'increase', muted: false, label: 'Pass', critical: true, reasons: [], samples: { baseline: 29, canary: 29 } }] },

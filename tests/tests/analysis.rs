@@ -385,6 +385,7 @@ async fn put_active(h: &Harness, id: &str, with_target_groups: bool) {
         raw_spec: None,
         status: if with_target_groups { Status::Active } else { Status::Provisioning },
         status_reason: None,
+        status_history: Vec::new(),
         failure_reason: None,
         version: 1,
         source: Source::Api { idempotency_key: id.into() },

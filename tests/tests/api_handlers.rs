@@ -117,7 +117,15 @@ async fn get_list_and_events_paginate_and_validate() {
     assert_eq!(a.status, 200, "{a:?}");
     assert_eq!(a.body["status"], "ACTIVE");
     assert_eq!(a.body["traffic"], json!({"canaryPercent": 5.0, "baselinePercent": 5.0, "productionPercent": 90.0}));
-    assert_eq!(a.body["weights"]["canary"]["weight"], 50);
+    let weights = a.body["weights"].as_array().expect("weights: one list for every role");
+    let roles: Vec<&str> = weights.iter().map(|w| w["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["production", "baseline", "canary"]);
+    assert_eq!(weights[2]["weight"], 50);
+    // Times are RFC 3339 everywhere.
+    for field in ["createdAt", "updatedAt", "expiresAt", "healthDeadline"] {
+        let t = a.body[field].as_str().unwrap_or_else(|| panic!("{field}: {}", a.body[field]));
+        assert!(aviary_core::times::parse_rfc3339(t).is_some() && t.ends_with('Z'), "{field}: {t}");
+    }
     assert!(a.body["resources"]["ruleArn"].as_str().unwrap().contains(":listener-rule/app/"));
     assert_eq!(a.body["links"]["events"], json!(format!("/deployments/{}/events", alpha.id)));
 
@@ -175,7 +183,8 @@ async fn get_list_and_events_paginate_and_validate() {
     for want in ["admission", "provision", "register-targets", "add-listener-rule", "check-health", "api"] {
         assert!(steps.contains(&want), "{want} in {steps:?}");
     }
-    let times: Vec<i64> = items.iter().map(|e| e["atMs"].as_i64().unwrap()).collect();
+    assert!(items.iter().all(|e| e.get("atMs").is_none()), "one time field: time");
+    let times: Vec<i64> = items.iter().map(|e| aviary_core::times::parse_rfc3339_ms(e["time"].as_str().unwrap()).unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
@@ -400,10 +409,10 @@ async fn environment_shows_load_balancers_rules_and_ownership() {
     assert_eq!(listener["defaultForward"][0]["targetGroupArn"], json!(api.env.production_target_group_arn));
     let rules = listener["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 2);
-    assert_eq!((rules[0]["priority"].as_str().unwrap(), rules[0]["isDefault"].as_bool().unwrap()), ("10", false));
+    assert_eq!((rules[0]["priority"].as_u64(), rules[0]["isDefault"].as_bool().unwrap()), (Some(10), false));
     assert_eq!(rules[0]["conditions"], json!(["path-pattern:/static/*"]));
     assert!(rules[0].get("aviaryDeploymentId").is_none(), "the user's rule is not Aviary's");
-    assert_eq!((rules[1]["priority"].as_str().unwrap(), rules[1]["isDefault"].as_bool().unwrap()), ("default", true));
+    assert!(rules[1]["priority"].is_null() && rules[1]["isDefault"] == true, "the default rule: {}", rules[1]);
     let tgs = a.body["targetGroups"].as_array().unwrap();
     let prod = tgs.iter().find(|t| t["targetGroupArn"] == json!(api.env.production_target_group_arn)).expect("production group");
     assert_eq!(prod["loadBalancerArns"], json!([api.env.load_balancer_arn]));

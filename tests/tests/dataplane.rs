@@ -9,7 +9,7 @@ use std::time::Duration;
 use aviary_core::clock::SystemClock;
 use aviary_core::status::Status;
 use aviary_lifecycle::destroy::request_teardown;
-use aviary_local::dataplane::front::{sample_app_path, DataPlane, Fault};
+use aviary_local::dataplane::front::{DataPlane, Fault, SampleApp};
 use aviary_tests::harness;
 
 async fn send(client: &reqwest::Client, url: &str, method: reqwest::Method, cookie: Option<&str>) -> (String, Option<String>) {
@@ -26,8 +26,9 @@ async fn send(client: &reqwest::Client, url: &str, method: reqwest::Method, cook
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_cross_the_canary_rule_by_its_weights_conditions_and_stickiness() {
     let mut h = harness(None).await;
-    let app = sample_app_path();
-    assert!(app.is_file(), "{} is missing: run `cargo build -p aviary-sample-app` first", app.display());
+    // No simulated work: this test is about where requests go, 2,000 of them one after another.
+    let app = SampleApp::built().with_work_ms(0);
+    assert!(app.path.is_file(), "{} is missing: run `cargo build -p aviary-sample-app` first", app.path.display());
     let dp = Arc::new(DataPlane::start(&h.rt.config, &h.env.listener_arn, app, Fault::None, None).await.expect("data plane"));
     h.rt.set_health_and_clock(dp.clone(), Arc::new(SystemClock));
     let client = reqwest::Client::new();
@@ -90,7 +91,7 @@ async fn requests_cross_the_canary_rule_by_its_weights_conditions_and_stickiness
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canary_failing_its_health_check_ends_failed_and_is_torn_down() {
     let mut h = harness(None).await;
-    let dp = Arc::new(DataPlane::start(&h.rt.config, &h.env.listener_arn, sample_app_path(), Fault::Unhealthy, None).await.expect("data plane"));
+    let dp = Arc::new(DataPlane::start(&h.rt.config, &h.env.listener_arn, SampleApp::built(), Fault::Unhealthy, None).await.expect("data plane"));
     let clock = aviary_core::clock::ManualClock::at_secs(aviary_core::clock::Clock::now_secs(&SystemClock));
     h.rt.set_health_and_clock(dp.clone(), Arc::new(clock.clone()));
     let id = h.upload("web").await;
@@ -114,52 +115,3 @@ async fn a_canary_failing_its_health_check_ends_failed_and_is_torn_down() {
     h.assert_nothing_left(&id).await;
 }
 
-/// The front's throughput and the latency it adds (a benchmark, run by
-/// `scripts/bench-front.sh`, not by the test command): `CLIENTS` concurrent keep-alive clients
-/// for `SECONDS` through the front to the production process, then the same straight to that
-/// process; prints requests/s and p50/p99 of both.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a benchmark: scripts/bench-front.sh"]
-async fn front_throughput_and_added_latency() {
-    const CLIENTS: usize = 16;
-    const SECONDS: u64 = 8;
-    let h = harness(None).await;
-    let dp = DataPlane::start(&h.rt.config, &h.env.listener_arn, sample_app_path(), Fault::None, None).await.expect("data plane");
-    let direct_port = dp.processes()[0].2;
-    async fn run(url: String) -> (f64, Vec<f64>) {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-        let until = std::time::Instant::now() + Duration::from_secs(SECONDS);
-        let mut tasks = Vec::new();
-        for _ in 0..CLIENTS {
-            let (client, url) = (client.clone(), url.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while std::time::Instant::now() < until {
-                    let t = std::time::Instant::now();
-                    if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
-                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                }
-                lat
-            }));
-        }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await.unwrap());
-        }
-        all.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        (all.len() as f64 / SECONDS as f64, all)
-    }
-    let pct = |v: &[f64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-    let (front_rps, front) = run(format!("{}/", dp.url)).await;
-    let (direct_rps, direct) = run(format!("http://127.0.0.1:{direct_port}/")).await;
-    println!(
-        "front: {front_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | direct to the process: {direct_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | added at p99: {:.2} ms ({CLIENTS} clients, {SECONDS} s)",
-        pct(&front, 0.5),
-        pct(&front, 0.99),
-        pct(&direct, 0.5),
-        pct(&direct, 0.99),
-        pct(&front, 0.99) - pct(&direct, 0.99)
-    );
-    assert!(front_rps > 0.0);
-}

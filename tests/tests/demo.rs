@@ -47,12 +47,14 @@ fn check_routing(r: &aviary_local::demo::DemoReport) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_canary_is_found_worse_on_real_requests() {
-    let r = demo(Fault::Latency(60), "latency").await;
+    let r = demo(Fault::Slower(30), "latency").await;
     check_routing(&r);
     assert_eq!(decisions(&r, "target_response_time"), (Decision::CanaryWorse, Decision::CanaryWorse));
     let canary = r.routed.iter().find(|g| g.role == "canary").unwrap();
     let baseline = r.routed.iter().find(|g| g.role == "baseline").unwrap();
-    assert!(canary.mean_latency_ms > baseline.mean_latency_ms + 40.0, "{canary:?} vs {baseline:?}");
+    // 30% more work (26 ms instead of 20 on average); the front's own time is in both.
+    assert!(canary.mean_latency_ms > baseline.mean_latency_ms * 1.12, "{canary:?} vs {baseline:?}");
+    assert!(canary.mean_latency_ms < baseline.mean_latency_ms * 1.5, "{canary:?} vs {baseline:?}");
     assert!(r.events.iter().any(|e| e.step == "verdict" && e.detail.starts_with("live verdict: canary-worse")), "the decision is in the event log");
 }
 

@@ -173,7 +173,7 @@ pub async fn up(args: LocalUpArgs, ctx: Ctx) -> Result<u8, CliError> {
     if let (Some(e), false) = (&env, args.fault == "off") {
         let fault = aviary_local::dataplane::front::Fault::parse(&args.fault).map_err(CliError::Usage)?;
         let sink = aviary_local::dataplane::front::MetricsSink { cloudwatch: rt.cloudwatch(), period_seconds: LOCAL_PERIOD_SECONDS };
-        match aviary_local::dataplane::front::DataPlane::start(&rt.config, &e.listener_arn, aviary_local::dataplane::front::sample_app_path(), fault, Some(sink)).await {
+        match aviary_local::dataplane::front::DataPlane::start(&rt.config, &e.listener_arn, aviary_local::dataplane::front::SampleApp::built(), fault, Some(sink)).await {
             Ok(dp) => {
                 let dp = Arc::new(dp);
                 rt.set_health_and_clock(dp.clone(), Arc::new(aviary_core::clock::SystemClock));

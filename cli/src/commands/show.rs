@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use aviary_core::model::{Deployment, Source};
 use aviary_core::spec::{DeploymentSpec, RuleConditions};
+use aviary_core::status::Status;
 
 use crate::cli::{ApiArgs, LsArgs, WaitArgs};
 use crate::commands::{connect, Ctx};
@@ -99,6 +100,28 @@ pub fn credentials_text(login: &aviary_client::GrafanaLogin) -> String {
     format!("\n{}", key_values(&kv))
 }
 
+/// Each status with how long it lasted (the current one so far), from the status history:
+/// `PENDING 1.2s → PROVISIONING 40s → … → ACTIVE 5m 02s so far`.
+pub fn timeline(d: &Deployment, now: i64) -> String {
+    let mut seq: Vec<(String, i64)> = vec![(Status::Pending.to_string(), d.created_at * 1000)];
+    seq.extend(d.status_history.iter().map(|c| (c.status.to_string(), c.at_ms)));
+    if d.status_history.is_empty() && d.status != Status::Pending {
+        // A record from before the history was kept: only its status is known.
+        return d.status.to_string();
+    }
+    let lasted = |ms: i64| if ms < 10_000 { format!("{:.1}s", ms.max(0) as f64 / 1000.0) } else { duration(ms / 1000) };
+    let parts: Vec<String> = seq
+        .iter()
+        .enumerate()
+        .map(|(i, (status, at))| match seq.get(i + 1) {
+            Some((_, next)) => format!("{status} {}", lasted(next - at)),
+            None if d.status.is_final() => status.clone(),
+            None => format!("{status} {} so far", lasted(now * 1000 - at)),
+        })
+        .collect();
+    parts.join(" → ")
+}
+
 pub fn status_text(d: &Deployment, now: i64) -> String {
     let mut kv: Vec<(&'static str, String)> = vec![("deployment", d.id.clone()), ("name", d.name.clone()), ("status", d.status.to_string())];
     if let Some(r) = &d.status_reason {
@@ -115,6 +138,7 @@ pub fn status_text(d: &Deployment, now: i64) -> String {
         },
     ));
     kv.push(("created", format!("{} ({} ago)", time_secs(d.created_at), duration(now - d.created_at))));
+    kv.push(("timeline", timeline(d, now)));
     if !d.status.is_final() {
         kv.push(("expires", format!("{} (in {})", time_secs(d.expires_at), duration(d.expires_at - now))));
     }
@@ -198,7 +222,12 @@ pub fn env_text(env: &serde_json::Value) -> String {
                 let conditions: Vec<String> = r["conditions"].as_array().unwrap_or(&empty).iter().map(s).collect();
                 let forward: Vec<String> = r["forward"].as_array().unwrap_or(&empty).iter().map(tg_name).collect();
                 t.row([
-                    s(&r["priority"]),
+                    // A number; null for the listener's default rule (a string from an older API).
+                    match &r["priority"] {
+                        serde_json::Value::Number(n) => n.to_string(),
+                        serde_json::Value::String(p) => p.clone(),
+                        _ => "default".to_string(),
+                    },
                     if conditions.is_empty() { "-".into() } else { conditions.join(" & ") },
                     if forward.is_empty() { "-".into() } else { forward.join(", ") },
                     r["aviaryDeploymentId"].as_str().unwrap_or("").to_string(),
@@ -251,7 +280,6 @@ pub async fn events(id: String, follow: bool, wait: WaitArgs, api: ApiArgs, oute
 pub(crate) mod tests {
     use super::*;
     use aviary_core::model::{MonitoringLinks, Resources};
-    use aviary_core::status::Status;
     use aviary_core::traffic::{RuleWeights, WeightedTarget};
 
     pub(crate) fn sample(status: Status) -> Deployment {
@@ -271,6 +299,7 @@ pub(crate) mod tests {
             raw_spec: None,
             status,
             status_reason: None,
+            status_history: Vec::new(),
             failure_reason: None,
             version: 3,
             source: Source::Api { idempotency_key: "k".into() },
@@ -313,21 +342,39 @@ pub(crate) mod tests {
         let env = serde_json::json!({"loadBalancers": [{
             "name": "prod-alb", "scheme": "internet-facing", "state": "active", "dnsName": "prod.example.com",
             "listeners": [{"listenerArn": "arn:l", "port": 80, "protocol": "HTTP", "rules": [
-                {"priority": "10", "conditions": ["path-pattern:/static/*"], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]},
-                {"priority": "11", "conditions": [], "forward": [], "aviaryDeploymentId": "web-0123456789"},
-                {"priority": "default", "conditions": [], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]}
+                {"priority": 10, "conditions": ["path-pattern:/static/*"], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]},
+                {"priority": 11, "conditions": [], "forward": [], "aviaryDeploymentId": "web-0123456789"},
+                {"priority": null, "isDefault": true, "conditions": [], "forward": [{"targetGroupArn": "arn:aws:elasticloadbalancing:r:1:targetgroup/prod-web/x", "weight": 1}]}
             ]}]
         }], "targetGroups": []});
         let t = env_text(&env);
         assert!(t.starts_with("prod-alb (internet-facing, active, prod.example.com)\n  listener HTTP 80 arn:l\n"), "{t}");
         assert!(t.contains("    10        path-pattern:/static/*  prod-web=1"), "{t}");
         assert!(t.contains("web-0123456789"), "{t}");
+        assert!(t.contains("    default "), "the default rule by name: {t}");
         assert_eq!(env_text(&serde_json::json!({"loadBalancers": []})), "no application load balancers in this region\n");
         // What the load balancer does not report is left out, never printed as an empty slot.
         let bare = serde_json::json!({"loadBalancers": [{"name": "lb", "scheme": "", "state": "active", "dnsName": "lb.local", "listeners": []}]});
         assert_eq!(env_text(&bare), "lb (active, lb.local)\n");
         let nothing = serde_json::json!({"loadBalancers": [{"name": "lb", "scheme": "", "listeners": []}]});
         assert_eq!(env_text(&nothing), "lb\n");
+    }
+
+    #[test]
+    fn the_timeline_says_how_long_each_status_lasted() {
+        use aviary_core::model::StatusChange;
+        let mut d = sample(Status::Active);
+        d.status_history = [(Status::Provisioning, 1_000_000_400), (Status::Registering, 1_000_045_400), (Status::Active, 1_000_050_000)]
+            .into_iter()
+            .map(|(status, at_ms)| StatusChange { status, at_ms })
+            .collect();
+        assert_eq!(timeline(&d, 1_000_110), "PENDING 0.4s → PROVISIONING 45s → REGISTERING 4.6s → ACTIVE 1m 00s so far");
+        d.status = Status::Destroyed;
+        d.status_history.push(StatusChange { status: Status::Destroyed, at_ms: 1_000_070_000 });
+        assert!(timeline(&d, 1_000_110).ends_with("ACTIVE 20s → DESTROYED"), "{}", timeline(&d, 1_000_110));
+        assert!(status_text(&d, 1_000_110).contains("timeline    PENDING 0.4s → PROVISIONING 45s"), "{}", status_text(&d, 1_000_110));
+        // Without a history (an older record), only the status.
+        assert_eq!(timeline(&sample(Status::Active), 1_000_110), "ACTIVE");
     }
 
     #[test]

@@ -1,4 +1,6 @@
 // Baseline vs canary as an SVG line chart (null points leave gaps), with a text alternative.
+import { secs } from './dom.js';
+
 const NS = 'http://www.w3.org/2000/svg';
 
 function s(tag, attrs = {}, text) {
@@ -27,6 +29,7 @@ export function lineChart({ title, start, step, baseline = [], canary = [] }) {
   svg.append(s('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }));
   svg.append(s('text', { x: L - 4, y: T + 4, 'text-anchor': 'end', class: 'tick' }, fmt(hi)));
   svg.append(s('text', { x: L - 4, y: H - B, 'text-anchor': 'end', class: 'tick' }, fmt(lo)));
+  start = secs(start);
   if (start) {
     const t = (sec) => new Date(sec * 1000).toISOString().slice(11, 16);
     svg.append(s('text', { x: L, y: H - 8, class: 'tick' }, t(start)));

@@ -51,7 +51,7 @@ function table(items) {
     h('tbody', {}, items.map((d) => h('tr', { 'data-id': d.id },
       h('th', { scope: 'row' }, h('a', { href: `#/d/${encodeURIComponent(d.id)}` }, d.id)),
       h('td', { 'data-label': 'Status' }, badge(d.status), d.statusReason ? h('div', { class: 'muted small' }, d.statusReason) : null),
-      h('td', { 'data-label': 'Age', title: new Date(d.createdAt * 1000).toISOString() }, age(d.createdAt)),
+      h('td', { 'data-label': 'Age', title: d.createdAt }, age(d.createdAt)),
       h('td', { 'data-label': 'Traffic' }, d.traffic ? [weightBar(d.traffic), h('div', { class: 'small' }, split(d.traffic))] : d.spec ? `${d.spec.trafficPercent}% requested` : '—'),
       h('td', { 'data-label': 'Listener', title: d.spec ? d.spec.listenerArn : '' }, d.spec ? shortArn(d.spec.listenerArn) : '—')))));
 }

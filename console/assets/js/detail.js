@@ -2,13 +2,20 @@
 // control (PATCH …/traffic, confirmed), the judge (see judge.js) and destroy (confirmed),
 // all refreshed live until the deployment is final.
 import { api } from './api.js';
-import { h, replace, when, age, shortArn, split, errorBox, announce, weightBar } from './dom.js';
+import { h, replace, when, age, secs, shortArn, split, errorBox, announce, weightBar } from './dom.js';
 import { field, conditionsFieldset, stickinessFieldset, clearErrors, showFieldErrors } from './form.js';
 import { judgeSection } from './judge.js';
 import { verdictSection } from './verdict.js';
 
 const FLOW = ['PENDING', 'PROVISIONING', 'REGISTERING', 'ROUTING', 'WAITING_HEALTHY', 'ACTIVE', 'TEARING_DOWN', 'DESTROYED'];
 const FINAL = ['DESTROYED', 'FAILED', 'REJECTED'];
+
+function fmtMs(ms) {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60000);
+  return m < 60 ? `${m}m ${Math.round((ms % 60000) / 1000)}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
 
 export function renderDetail(main, id) {
   let timer = null;
@@ -132,21 +139,22 @@ export function renderDetail(main, id) {
       h('p', { class: 'muted' }, `created ${when(d.createdAt)} (${age(d.createdAt)} ago) · expires ${when(d.expiresAt)} · listener `,
         h('span', { title: d.spec ? d.spec.listenerArn : '' }, d.spec ? shortArn(d.spec.listenerArn) : '—')));
     const at = FLOW.indexOf(d.status);
-    replace(timeline, FLOW.map((s, i) => h('li', {
+    const lasted = statusDurations(d);
+    const item = (s, attrs) => h('li', attrs, s, lasted.has(s) ? h('span', { class: 'dur' }, ` ${lasted.get(s)}`) : null);
+    replace(timeline, FLOW.map((s, i) => item(s, {
       class: s === d.status ? 'current' : (at >= 0 && i < at) ? 'done' : '',
       'aria-current': s === d.status ? 'step' : null,
-    }, s)), at < 0 ? h('li', { class: 'current bad', 'aria-current': 'step' }, d.status) : null);
+    })), at < 0 ? item(d.status, { class: 'current bad', 'aria-current': 'step' }) : null);
 
-    const w = d.weights;
+    const w = d.weights; // [{role, targetGroupArn, weight}] in forward-action order
     replace(trafficNow,
       weightBar(d.traffic),
       h('p', { id: 'split' }, split(d.traffic)),
       w ? h('table', { class: 'small', id: 'weights' }, h('caption', {}, 'Listener rule weights'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Target group'), h('th', { scope: 'col' }, 'Role'), h('th', { scope: 'col' }, 'Weight'))),
         h('tbody', {},
-          (w.production || []).map((t) => h('tr', {}, h('td', {}, shortArn(t.targetGroupArn)), h('td', {}, 'production'), h('td', {}, t.weight))),
-          h('tr', {}, h('td', {}, shortArn(w.baseline.targetGroupArn)), h('td', {}, 'baseline'), h('td', { 'data-role': 'baseline' }, w.baseline.weight)),
-          h('tr', {}, h('td', {}, shortArn(w.canary.targetGroupArn)), h('td', {}, 'canary'), h('td', { 'data-role': 'canary' }, w.canary.weight)))) : null);
+          w.map((t) => h('tr', {}, h('td', {}, shortArn(t.targetGroupArn)), h('td', {}, t.role),
+            h('td', t.role === 'production' ? {} : { 'data-role': t.role }, t.weight))))) : null);
     const active = d.status === 'ACTIVE';
     for (const el of trafficForm.elements) el.disabled = !active;
     if (!active) replace(trafficMsg, h('p', { class: 'muted' }, 'Traffic can be changed while the canary is ACTIVE.'));
@@ -181,6 +189,20 @@ export function renderDetail(main, id) {
     if (final) replace(destroyMsg, h('p', { id: 'final' }, `This deployment is ${d.status}.`));
   }
 
+  // How long each status lasted, from the deployment's status history: from entering it to
+  // entering the next; the current one "so far" until the deployment is final.
+  function statusDurations(d) {
+    const seq = [{ status: FLOW[0], ms: secs(d.createdAt) * 1000 }]
+      .concat((d.statusHistory || []).map((c) => ({ status: c.status, ms: Date.parse(c.at) })));
+    const out = new Map();
+    seq.forEach((c, i) => {
+      const next = seq[i + 1];
+      if (next) out.set(c.status, fmtMs(next.ms - c.ms));
+      else if (!FINAL.includes(c.status)) out.set(c.status, `${fmtMs(Date.now() - c.ms)} so far`);
+    });
+    return out;
+  }
+
   // How long each step took: from its first event to the next step's first event.
   const STEPS = ['admission', 'provision', 'register-targets', 'add-listener-rule', 'check-health', 'teardown'];
   function showDurations(items) {
@@ -190,7 +212,7 @@ export function renderDetail(main, id) {
     const parts = seen.map((s, i) => {
       const next = seen[i + 1];
       const ms = next ? first.get(next) - first.get(s) : null;
-      return ms === null ? s : `${s} ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`;
+      return ms === null ? s : `${s} ${fmtMs(ms)}`;
     });
     replace(durations, parts.length ? `Steps: ${parts.join(' → ')}` : '');
   }

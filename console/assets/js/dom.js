@@ -33,7 +33,14 @@ export function announce(text) {
   if (el) el.textContent = text;
 }
 
-export function age(unixSeconds) {
+/** Unix seconds from an API time (RFC 3339 strings; numbers are taken as Unix seconds). */
+export function secs(t) {
+  if (t === null || t === undefined || t === '') return 0;
+  return typeof t === 'number' ? t : Math.floor(Date.parse(t) / 1000);
+}
+
+export function age(time) {
+  const unixSeconds = secs(time);
   if (!unixSeconds) return '';
   const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
   if (s < 60) return `${s}s`;
@@ -42,7 +49,8 @@ export function age(unixSeconds) {
   return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
-export function when(unixSeconds) {
+export function when(time) {
+  const unixSeconds = secs(time);
   return unixSeconds ? new Date(unixSeconds * 1000).toISOString().replace('T', ' ').slice(0, 19) + 'Z' : '';
 }
 

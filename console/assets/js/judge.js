@@ -36,7 +36,7 @@ export function renderRecord(rec) {
   return h('div', {},
     h('p', { class: `verdict v-${verdict.toLowerCase()}`, id: 'verdict' }, `Verdict: ${verdict} — score ${r.score}`,
       r.reason ? ` (${r.reason})` : ''),
-    h('p', { class: 'muted' }, `source ${rec.source || '?'} · window ${w.start ? new Date(w.start * 1000).toISOString() : '?'} → ${w.end ? new Date(w.end * 1000).toISOString() : '?'}`),
+    h('p', { class: 'muted' }, `source ${rec.source || '?'} · window ${w.start || '?'} → ${w.end || '?'}`),
     h('table', { class: 'small', id: 'metrics' }, h('caption', {}, 'Per metric'),
       h('thead', {}, h('tr', {}, ['Metric', 'Result', 'Direction', 'Critical', 'Samples (baseline / canary)', 'Why'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, (r.metrics || []).map((m) => h('tr', {},

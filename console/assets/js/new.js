@@ -81,7 +81,7 @@ export function renderNew(main) {
     if (!x) { replace(rules); return; }
     replace(rules, h('table', { class: 'small' }, h('caption', {}, `Current rules of ${x.protocol}:${x.port}`),
       h('thead', {}, h('tr', {}, ['Priority', 'Conditions', 'Forward to'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, x.rules.map((r) => h('tr', {}, h('td', {}, r.priority), h('td', {}, r.conditions.join(' & ') || '—'),
+      h('tbody', {}, x.rules.map((r) => h('tr', {}, h('td', {}, r.priority ?? 'default'), h('td', {}, r.conditions.join(' & ') || '—'),
         h('td', {}, r.forward.map((t) => `${shortArn(t.targetGroupArn)}=${t.weight}`).join(', ') || (r.otherActions || []).join(', ')))))));
   }
 

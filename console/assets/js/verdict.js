@@ -2,7 +2,7 @@
 // look is safe). The detail page refreshes it every 15 s while the canary is ACTIVE; this module
 // draws the decision and one row per metric.
 import { api } from './api.js';
-import { h, replace, errorBox } from './dom.js';
+import { h, replace, errorBox, secs } from './dom.js';
 import { lineChart } from './chart.js';
 
 const LABEL = {
@@ -24,7 +24,7 @@ export function renderVerdict(v) {
   return h('div', {},
     h('p', {}, h('span', { class: `badge d-${v.decision}`, id: 'live-decision' }, LABEL[v.decision] || v.decision),
       ` α = ${v.alpha}`, v.source ? ` · ${v.source}, ${v.periodSeconds} s periods` : '',
-      v.through ? ` · counted through ${new Date(v.through * 1000).toISOString().slice(11, 19)}Z` : ''),
+      v.through ? ` · counted through ${new Date(secs(v.through) * 1000).toISOString().slice(11, 19)}Z` : ''),
     rows.length ? h('table', { class: 'small', id: 'live-metrics' },
       h('caption', {}, 'Each metric decides when its e-value reaches its threshold'),
       h('thead', {}, h('tr', {}, ['Metric', 'Test', 'Decision', 'E-value / threshold', 'Periods (baseline / canary)', 'Effect']

@@ -33,6 +33,8 @@ pub mod views;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod live_verdict_tests;
 
 pub use app::{route_keys, router};
 pub use context::Invocation;

@@ -16,7 +16,7 @@ use crate::context::Invocation;
 use crate::presign::Presigner;
 use crate::state::ApiState;
 
-fn presigner() -> Presigner {
+pub(crate) fn presigner() -> Presigner {
     let creds = aws_sdk_s3::config::Credentials::new("AKIDTEST", "secret", None, None, "test");
     let config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())

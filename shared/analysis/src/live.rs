@@ -157,7 +157,8 @@ pub struct MetricVerdict {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecentSeries {
-    /// Unix seconds of the first period (None: no period yet).
+    /// Unix seconds of the first period (None: no period yet; RFC 3339 on the wire).
+    #[serde(default, with = "aviary_core::times::opt_secs")]
     pub start: Option<i64>,
     pub step_seconds: u32,
     pub baseline: Vec<Option<f64>>,
@@ -180,7 +181,9 @@ pub struct LiveVerdict {
     pub alpha: f64,
     pub source: String,
     pub period_seconds: u32,
-    /// Unix seconds up to which periods are counted (`null` before the canary took traffic).
+    /// Unix seconds up to which periods are counted (`null` before the canary took traffic;
+    /// RFC 3339 on the wire).
+    #[serde(default, with = "aviary_core::times::opt_secs")]
     pub through: Option<i64>,
     pub metrics: Vec<MetricVerdict>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -17,7 +17,8 @@ pub const MAX_CHART_POINTS: usize = 300;
 pub struct AnalysisRecord {
     pub analysis_id: String,
     pub deployment_id: String,
-    /// Unix seconds (as the deployment's `createdAt`).
+    /// Unix seconds (RFC 3339 on the wire, as the deployment's `createdAt`).
+    #[serde(with = "aviary_core::times::secs")]
     pub created_at: i64,
     pub window: TimeWindow,
     /// `cloudwatch` or `prometheus`.
@@ -72,6 +73,7 @@ fn round6(v: f64) -> Option<f64> {
 #[serde(rename_all = "camelCase")]
 pub struct AnalysisSummary {
     pub analysis_id: String,
+    #[serde(with = "aviary_core::times::secs")]
     pub created_at: i64,
     pub window: TimeWindow,
     pub source: String,

@@ -111,11 +111,8 @@ impl TimeSpec {
     }
 }
 
-/// RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) → Unix seconds (fraction dropped),
-/// by the `time` crate.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
-}
+/// RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) → Unix seconds (fraction dropped).
+pub use aviary_core::times::parse_rfc3339;
 
 /// When the deployment took traffic, from its event log (Unix seconds): `since` = became
 /// ACTIVE, `until` = teardown started.

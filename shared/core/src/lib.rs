@@ -1,7 +1,7 @@
 //! Aviary's domain core: the deployment spec and its validation ([`spec`]) against the ALB's
 //! limits ([`limits`]), the status machine ([`status`]), traffic-share and rule-priority maths
 //! ([`traffic`]), the deployment record and its event log ([`model`]), the typed input/output
-//! of every workflow step ([`steps`]), ids and names ([`ids`]), time ([`clock`]), the
+//! of every workflow step ([`steps`]), ids and names ([`ids`]), time ([`clock`], on the wire: [`times`]), the
 //! installation's limits on what a deployment may do ([`guardrails`]), who may change a deployment
 //! ([`ownership`]), where a deployment's secrets live ([`secrets`]) and the errors with
 //! stable names the state machines match on ([`error`]).
@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod spec;
 pub mod status;
 pub mod steps;
+pub mod times;
 pub mod traffic;
 
 pub use error::StepError;

@@ -77,6 +77,10 @@ pub struct Deployment {
     pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// When it entered each status after its first (which began at `createdAt`), oldest
+    /// first: the lifecycle timeline and how long each status lasted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_history: Vec<StatusChange>,
     /// Set when the deploy failed: teardown then ends in FAILED rather than DESTROYED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
@@ -86,13 +90,16 @@ pub struct Deployment {
     /// The artifact bucket and prefix (`canaries/<name>/`).
     pub artifact_bucket: String,
     pub artifact_prefix: String,
-    /// Unix seconds.
+    /// Unix seconds (RFC 3339 on the wire, like every time below: [`crate::times`]).
+    #[serde(with = "crate::times::secs")]
     pub created_at: i64,
+    #[serde(with = "crate::times::secs")]
     pub updated_at: i64,
     /// Unix seconds after which cleanup tears the canary down.
+    #[serde(with = "crate::times::secs")]
     pub expires_at: i64,
     /// Unix seconds by which both target groups must be healthy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "crate::times::opt_secs", skip_serializing_if = "Option::is_none")]
     pub health_deadline: Option<i64>,
     #[serde(default)]
     pub resources: Resources,
@@ -112,13 +119,26 @@ pub struct Deployment {
     pub pinned_artifacts: Option<PinnedArtifacts>,
     /// Unix seconds until which a traffic change holds the deployment (changes are applied
     /// one at a time).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "crate::times::opt_secs", skip_serializing_if = "Option::is_none")]
     pub traffic_lease_until: Option<i64>,
     /// The principal (IAM ARN) that created it through the API or a presigned upload; `None`
     /// for an upload straight to S3, which only operators may then change through the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
 }
+
+/// The deployment entered `status` at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: Status,
+    /// Unix milliseconds (RFC 3339 with milliseconds on the wire).
+    #[serde(rename = "at", with = "crate::times::ms")]
+    pub at_ms: i64,
+}
+
+/// At most this many status changes are kept (a deployment's life has about ten).
+pub const MAX_STATUS_HISTORY: usize = 32;
 
 /// One artifact as admission read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +173,7 @@ impl Deployment {
             raw_spec: None,
             status: Status::Pending,
             status_reason: None,
+            status_history: Vec::new(),
             failure_reason: None,
             version: 0,
             source,
@@ -200,17 +221,41 @@ pub enum Outcome {
     Error,
 }
 
-/// One line of a deployment's append-only event log.
+/// One line of a deployment's append-only event log. On the wire its time is `time` alone
+/// (RFC 3339 with milliseconds); events stored with the former `atMs` still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "EventWire")]
 pub struct Event {
-    /// Unix milliseconds.
+    /// Unix milliseconds (the code's copy of `time`).
+    #[serde(skip_serializing)]
     pub at_ms: i64,
-    /// RFC 3339, for humans.
+    /// RFC 3339 with milliseconds.
     pub time: String,
     pub step: String,
     pub outcome: Outcome,
     pub detail: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventWire {
+    #[serde(default)]
+    at_ms: Option<i64>,
+    time: String,
+    step: String,
+    outcome: Outcome,
+    detail: String,
+}
+
+impl TryFrom<EventWire> for Event {
+    type Error = String;
+    fn try_from(w: EventWire) -> Result<Event, String> {
+        let at_ms = match w.at_ms {
+            Some(ms) => ms,
+            None => crate::times::parse_rfc3339_ms(&w.time).ok_or_else(|| format!("event time {:?} is not RFC 3339", w.time))?,
+        };
+        Ok(Event { at_ms, time: w.time, step: w.step, outcome: w.outcome, detail: w.detail })
+    }
 }
 
 impl Event {

@@ -64,12 +64,70 @@ pub struct WeightedTarget {
 }
 
 /// The weights of one forward action: production first, then baseline and canary.
+///
+/// On the wire, one shape for every role: a list in forward-action order,
+/// `[{"role": "production", "targetGroupArn": …, "weight": 900}, {"role": "baseline", …},
+/// {"role": "canary", …}]`. The former object (`{"production": [...], "baseline": {...},
+/// "canary": {...}}`) still reads, for records stored before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(into = "Vec<RoleWeight>", try_from = "WeightsWire")]
 pub struct RuleWeights {
     pub production: Vec<WeightedTarget>,
     pub baseline: WeightedTarget,
     pub canary: WeightedTarget,
+}
+
+/// One entry of the rule's weights on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleWeight {
+    /// `production`, `baseline` or `canary`.
+    pub role: String,
+    pub target_group_arn: String,
+    pub weight: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WeightsWire {
+    List(Vec<RoleWeight>),
+    #[serde(rename_all = "camelCase")]
+    Legacy { production: Vec<WeightedTarget>, baseline: WeightedTarget, canary: WeightedTarget },
+}
+
+impl From<RuleWeights> for Vec<RoleWeight> {
+    fn from(w: RuleWeights) -> Vec<RoleWeight> {
+        let entry = |role: &str, t: WeightedTarget| RoleWeight { role: role.into(), target_group_arn: t.target_group_arn, weight: t.weight };
+        let mut v: Vec<RoleWeight> = w.production.into_iter().map(|t| entry("production", t)).collect();
+        v.push(entry("baseline", w.baseline));
+        v.push(entry("canary", w.canary));
+        v
+    }
+}
+
+impl TryFrom<WeightsWire> for RuleWeights {
+    type Error = String;
+    fn try_from(w: WeightsWire) -> Result<RuleWeights, String> {
+        match w {
+            WeightsWire::Legacy { production, baseline, canary } => Ok(RuleWeights { production, baseline, canary }),
+            WeightsWire::List(list) => {
+                let (mut production, mut baseline, mut canary) = (Vec::new(), Vec::new(), Vec::new());
+                for e in list {
+                    let t = WeightedTarget { target_group_arn: e.target_group_arn, weight: e.weight };
+                    match e.role.as_str() {
+                        "production" => production.push(t),
+                        "baseline" => baseline.push(t),
+                        "canary" => canary.push(t),
+                        other => return Err(format!("weights: unknown role {other:?} (production, baseline or canary)")),
+                    }
+                }
+                match (baseline.len(), canary.len()) {
+                    (1, 1) => Ok(RuleWeights { production, baseline: baseline.remove(0), canary: canary.remove(0) }),
+                    (b, c) => Err(format!("weights: need exactly one baseline and one canary entry, got {b} and {c}")),
+                }
+            }
+        }
+    }
 }
 
 impl RuleWeights {
@@ -200,6 +258,28 @@ pub fn choose_priority(used: &[u32], explicit: Option<u32>, skip: u32, ahead_all
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_have_one_shape_on_the_wire_and_the_former_object_still_reads() {
+        let t = |a: &str, weight| WeightedTarget { target_group_arn: a.into(), weight };
+        let w = RuleWeights { production: vec![t("p1", 800), t("p2", 100)], baseline: t("b", 50), canary: t("c", 50) };
+        let json = serde_json::to_value(&w).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"role": "production", "targetGroupArn": "p1", "weight": 800},
+                {"role": "production", "targetGroupArn": "p2", "weight": 100},
+                {"role": "baseline", "targetGroupArn": "b", "weight": 50},
+                {"role": "canary", "targetGroupArn": "c", "weight": 50}
+            ])
+        );
+        assert_eq!(serde_json::from_value::<RuleWeights>(json).unwrap(), w);
+        let legacy = serde_json::json!({"production": [{"targetGroupArn": "p1", "weight": 800}, {"targetGroupArn": "p2", "weight": 100}],
+            "baseline": {"targetGroupArn": "b", "weight": 50}, "canary": {"targetGroupArn": "c", "weight": 50}});
+        assert_eq!(serde_json::from_value::<RuleWeights>(legacy).unwrap(), w);
+        let two_canaries = serde_json::json!([{"role": "canary", "targetGroupArn": "c", "weight": 1}, {"role": "canary", "targetGroupArn": "d", "weight": 1}]);
+        assert!(serde_json::from_value::<RuleWeights>(two_canaries).is_err());
+    }
     use proptest::prelude::*;
 
     fn prod(ws: &[u32]) -> Vec<WeightedTarget> {

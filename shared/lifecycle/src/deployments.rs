@@ -69,6 +69,9 @@ impl Deployments {
                     expected: to.allowed_predecessors().iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|"),
                 });
             }
+            if d.status != to && d.status_history.len() < aviary_core::model::MAX_STATUS_HISTORY {
+                d.status_history.push(aviary_core::model::StatusChange { status: to, at_ms: self.clock.now_ms() });
+            }
             d.status = to;
             mutate(&mut d);
             if self.put_if_version(&mut d).await? {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct RuleSnapshot {
     pub rule_arn: String,
-    /// `default` for the listener's default rule, else the number.
+    /// `default` for the listener's default rule, else the number. On the wire a number, or
+    /// `null` for the default rule (as the ALB's own API has it, a string would need parsing).
+    #[serde(with = "priority_wire")]
     pub priority: String,
     /// Each condition described as `field:value,value` (sorted).
     pub conditions: Vec<String>,
@@ -21,6 +23,31 @@ pub struct RuleSnapshot {
     /// Non-forward actions, described.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_actions: Vec<String>,
+}
+
+mod priority_wire {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &String, s: S) -> Result<S::Ok, S::Error> {
+        match p.parse::<u32>() {
+            Ok(n) => s.serialize_u32(n),
+            Err(_) => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Number(u32),
+            Text(String),
+        }
+        Ok(match Option::<Wire>::deserialize(d)? {
+            Some(Wire::Number(n)) => n.to_string(),
+            Some(Wire::Text(t)) => t,
+            None => "default".to_string(),
+        })
+    }
 }
 
 impl RuleSnapshot {
@@ -35,3 +62,20 @@ pub fn used_priorities(rules: &[RuleSnapshot]) -> Vec<u32> {
     rules.iter().filter_map(RuleSnapshot::priority_number).collect()
 }
 
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn priorities_are_numbers_and_the_default_rule_null_on_the_wire() {
+        let rule = |p: &str| RuleSnapshot { rule_arn: "r".into(), priority: p.into(), conditions: vec![], forward: vec![], stickiness_seconds: None, other_actions: vec![] };
+        let json = serde_json::to_value(rule("10")).unwrap();
+        assert_eq!(json["priority"], 10);
+        assert_eq!(serde_json::from_value::<RuleSnapshot>(json).unwrap(), rule("10"));
+        let json = serde_json::to_value(rule("default")).unwrap();
+        assert!(json["priority"].is_null());
+        assert_eq!(serde_json::from_value::<RuleSnapshot>(json).unwrap(), rule("default"));
+        let legacy = serde_json::json!({"ruleArn": "r", "priority": "7", "conditions": [], "forward": []});
+        assert_eq!(serde_json::from_value::<RuleSnapshot>(legacy).unwrap().priority_number(), Some(7));
+    }
+}

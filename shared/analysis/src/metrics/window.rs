@@ -11,9 +11,11 @@ pub const MAX_POINTS: i64 = 11_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimeWindow {
-    /// Unix seconds, a multiple of `step_seconds`.
+    /// Unix seconds, a multiple of `step_seconds` (RFC 3339 on the wire).
+    #[serde(with = "aviary_core::times::secs")]
     pub start: i64,
     /// Unix seconds (exclusive), `start + points × step`.
+    #[serde(with = "aviary_core::times::secs")]
     pub end: i64,
     pub step_seconds: u32,
 }
@@ -38,7 +40,8 @@ impl TimeWindow {
         let (s, e) = (start.div_euclid(step) * step, end.div_euclid(step) * step);
         let points = (e - s) / step;
         if points < 1 {
-            return Err(format!("the window [{start}, {end}) holds no whole {step_seconds}-second step"));
+            let (from, to) = (aviary_core::times::rfc3339_secs(start), aviary_core::times::rfc3339_secs(end));
+            return Err(format!("the window from {from} to {to} holds no whole {step_seconds}-second step"));
         }
         if points > MAX_POINTS {
             return Err(format!("the window holds {points} steps of {step_seconds} s; at most {MAX_POINTS} (use a larger step)"));

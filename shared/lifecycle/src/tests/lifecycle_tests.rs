@@ -37,6 +37,29 @@ async fn the_canary_rule_goes_after_the_users_rules_with_the_requested_share() {
     }
 }
 
+#[tokio::test]
+async fn each_status_change_is_recorded_once_with_its_time() {
+    let w = World::new();
+    w.admitted("web-1").await;
+    w.clock.advance_secs(2);
+    crate::provision::provision(&w.ports, &r("web-1")).await.unwrap();
+    w.clock.advance_secs(3);
+    crate::register::register_targets(&w.ports, &r("web-1")).await.unwrap();
+    // A retried step re-enters its status: no second entry.
+    crate::register::register_targets(&w.ports, &r("web-1")).await.unwrap();
+    let d = w.store.peek("web-1").unwrap();
+    let seen: Vec<(Status, i64)> = d.status_history.iter().map(|c| (c.status, c.at_ms)).collect();
+    assert_eq!(seen.last(), Some(&(Status::Registering, (NOW + 5) * 1000)), "{seen:?}");
+    assert!(seen.contains(&(Status::Provisioning, (NOW + 2) * 1000)), "{seen:?}");
+    assert_eq!(seen.iter().filter(|(s, _)| *s == Status::Registering).count(), 1, "{seen:?}");
+    // On the wire: RFC 3339 with milliseconds.
+    let json = serde_json::to_value(&d).unwrap();
+    let last = json["statusHistory"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last, serde_json::json!({"status": "REGISTERING", "at": aviary_core::clock::rfc3339_ms((NOW + 5) * 1000)}));
+    let back: aviary_core::model::Deployment = serde_json::from_value(json).unwrap();
+    assert_eq!(back.status_history, d.status_history);
+}
+
 /// Drives the deploy steps until one fails; returns that error.
 async fn deploy_until_error(w: &World, id: &str) -> StepError {
     w.admitted(id).await;
