@@ -24,17 +24,6 @@ const ID: &str = "web-1";
 const MINUTES: i64 = 120;
 const ASK_EVERY_SECONDS: u64 = 15;
 
-fn poisson(rng: &mut SplitMix64, mean: f64) -> f64 {
-    let (mut k, mut p, l) = (0.0, 1.0, (-mean).exp());
-    loop {
-        p *= rng.uniform();
-        if p <= l {
-            return k;
-        }
-        k += 1.0;
-    }
-}
-
 /// One A/A canary: the number of verdict requests made and the first non-null decision, if any.
 async fn stream(seed: u64) -> (u32, Option<String>) {
     let world = World::new();
@@ -53,8 +42,8 @@ async fn stream(seed: u64) -> (u32, Option<String>) {
     for i in 0..MINUTES {
         lb.push((at(i), 0.12 * (0.3 * rng.normal()).exp()));
         lc.push((at(i), 0.12 * (0.3 * rng.normal()).exp()));
-        eb.push((at(i), poisson(&mut rng, 2.0)));
-        ec.push((at(i), poisson(&mut rng, 2.0)));
+        eb.push((at(i), rng.poisson(2.0) as f64));
+        ec.push((at(i), rng.poisson(2.0) as f64));
     }
     cw.put(&b, "TargetResponseTime", "Average", lb);
     cw.put(&c, "TargetResponseTime", "Average", lc);

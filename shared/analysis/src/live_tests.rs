@@ -208,18 +208,6 @@ async fn a_refresh_that_loses_the_race_answers_the_winners_state() {
     assert_eq!(stored.metrics["target_response_time"].baseline_periods, 26);
 }
 
-/// Poisson draw by inversion (small means).
-fn poisson(rng: &mut aviary_judge::rng::SplitMix64, mean: f64) -> f64 {
-    let (mut k, mut p, l) = (0.0, 1.0, (-mean).exp());
-    loop {
-        p *= rng.uniform();
-        if p <= l {
-            return k;
-        }
-        k += 1.0;
-    }
-}
-
 /// One simulated canary: `minutes` of ALB metrics for both arms (lognormal latency around
 /// 120 ms, Poisson 5xx at 2 a minute), the canary's latency scaled by `factor`, refreshed every
 /// `every` minutes through `refresh_verdict` (the code the API and the analyze function run).
@@ -236,8 +224,8 @@ async fn stream(seed: u64, minutes: i64, every: i64, factor: f64) -> Option<(i64
     for i in 0..minutes {
         lb.push((at(i), lat(1.0, &mut rng)));
         lc.push((at(i), lat(factor, &mut rng)));
-        eb.push((at(i), poisson(&mut rng, 2.0)));
-        ec.push((at(i), poisson(&mut rng, 2.0)));
+        eb.push((at(i), rng.poisson(2.0) as f64));
+        ec.push((at(i), rng.poisson(2.0) as f64));
     }
     f.cw.put(&b, "TargetResponseTime", "Average", lb);
     f.cw.put(&c, "TargetResponseTime", "Average", lc);
