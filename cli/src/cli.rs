@@ -1,5 +1,5 @@
 //! The command line: clap definitions of every command and flag (`docs/cli.md` describes
-//! them). API options (`--endpoint`, `--region`, `--no-sign`, `--sign`) may be given before
+//! them). API options (`--endpoint` or `--stack`, `--region`, `--profile`, `--no-sign`, `--sign`) may be given before
 //! the command or after it; `--json` anywhere.
 //!
 //! `demo` and `local` exist only in a build with the `local` feature (the emulated stack);
@@ -31,9 +31,14 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ApiArgs {
     /// Aviary API base URL (the stack's `ApiUrl` output, or `aviary local up`'s endpoint).
-    /// Without the flag (before or after the command): $AVIARY_ENDPOINT.
-    #[arg(long, value_name = "URL")]
+    /// Without --endpoint or --stack (before or after the command): $AVIARY_ENDPOINT, else
+    /// $AVIARY_STACK.
+    #[arg(long, value_name = "URL", conflicts_with = "stack")]
     pub endpoint: Option<String>,
+    /// The Aviary stack whose `ApiUrl` output is the endpoint (read with CloudFormation
+    /// DescribeStacks, with --profile and --region).
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
     /// AWS region to sign for (default: from the endpoint's host, else the AWS config).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
@@ -51,14 +56,27 @@ pub struct ApiArgs {
 
 impl ApiArgs {
     /// Options given after the command win over those given before it, and a flag anywhere
-    /// beats `AVIARY_ENDPOINT`.
+    /// (`--endpoint` or `--stack`) beats `AVIARY_ENDPOINT` and `AVIARY_STACK`; of the two
+    /// variables, the endpoint wins.
     pub fn or(&self, outer: &ApiArgs) -> ApiArgs {
-        self.merged(outer, std::env::var("AVIARY_ENDPOINT").ok())
+        self.merged(outer, std::env::var("AVIARY_ENDPOINT").ok(), std::env::var("AVIARY_STACK").ok())
     }
 
-    fn merged(&self, outer: &ApiArgs, env_endpoint: Option<String>) -> ApiArgs {
+    fn merged(&self, outer: &ApiArgs, env_endpoint: Option<String>, env_stack: Option<String>) -> ApiArgs {
+        let given = |a: &ApiArgs| a.endpoint.is_some() || a.stack.is_some();
+        let (endpoint, stack) = if given(self) {
+            (self.endpoint.clone(), self.stack.clone())
+        } else if given(outer) {
+            (outer.endpoint.clone(), outer.stack.clone())
+        } else {
+            match env_endpoint.filter(|e| !e.is_empty()) {
+                Some(e) => (Some(e), None),
+                None => (None, env_stack.filter(|s| !s.is_empty())),
+            }
+        };
         ApiArgs {
-            endpoint: self.endpoint.clone().or_else(|| outer.endpoint.clone()).or_else(|| env_endpoint.filter(|e| !e.is_empty())),
+            endpoint,
+            stack,
             region: self.region.clone().or_else(|| outer.region.clone()),
             profile: self.profile.clone().or_else(|| outer.profile.clone()),
             no_sign: self.no_sign || (outer.no_sign && !self.sign),
@@ -524,14 +542,32 @@ mod tests {
         let env = Some("http://from-env".to_string());
         let c = parse(&["--endpoint", "http://before", "ls"]);
         let Command::Ls(l) = &c.command else { panic!() };
-        assert_eq!(l.api.merged(&c.api, env.clone()).endpoint.as_deref(), Some("http://before"));
+        assert_eq!(l.api.merged(&c.api, env.clone(), None).endpoint.as_deref(), Some("http://before"));
         let c = parse(&["ls", "--endpoint", "http://after"]);
         let Command::Ls(l) = &c.command else { panic!() };
-        assert_eq!(l.api.merged(&c.api, env.clone()).endpoint.as_deref(), Some("http://after"));
+        assert_eq!(l.api.merged(&c.api, env.clone(), None).endpoint.as_deref(), Some("http://after"));
         let c = parse(&["ls"]);
         let Command::Ls(l) = &c.command else { panic!() };
-        assert_eq!(l.api.merged(&c.api, env).endpoint.as_deref(), Some("http://from-env"));
-        assert_eq!(l.api.merged(&c.api, Some(String::new())).endpoint, None, "an empty variable is no endpoint");
+        assert_eq!(l.api.merged(&c.api, env, None).endpoint.as_deref(), Some("http://from-env"));
+        assert_eq!(l.api.merged(&c.api, Some(String::new()), None).endpoint, None, "an empty variable is no endpoint");
+    }
+
+    #[test]
+    fn stack_or_endpoint_the_flag_given_last_and_nearest_wins() {
+        let env = (Some("http://from-env".to_string()), Some("env-stack".to_string()));
+        let pick = |args: &[&str], env: (Option<String>, Option<String>)| {
+            let c = parse(args);
+            let Command::Ls(l) = &c.command else { panic!() };
+            let m = l.api.merged(&c.api, env.0, env.1);
+            (m.endpoint, m.stack)
+        };
+        assert_eq!(pick(&["--stack", "prod", "ls"], env.clone()), (None, Some("prod".into())), "a flag beats both variables");
+        assert_eq!(pick(&["--stack", "prod", "ls", "--endpoint", "http://after"], env.clone()), (Some("http://after".into()), None));
+        assert_eq!(pick(&["--endpoint", "http://before", "ls", "--stack", "after"], env.clone()), (None, Some("after".into())));
+        assert_eq!(pick(&["ls"], env.clone()), (Some("http://from-env".into()), None), "AVIARY_ENDPOINT beats AVIARY_STACK");
+        assert_eq!(pick(&["ls"], (None, env.1.clone())), (None, Some("env-stack".into())));
+        assert_eq!(pick(&["ls"], (None, Some(String::new()))), (None, None));
+        assert!(Cli::try_parse_from(["aviary", "ls", "--stack", "a", "--endpoint", "http://b"]).is_err(), "one place, one choice");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | 0 | success |
 //! | 1 | usage or validation error (bad flags, invalid `aviary.json`, bad tarball, HTTP 400/422) |
-//! | 2 | API error: unreachable, not found, conflict, server error, credentials |
+//! | 2 | API error: unreachable, not found, conflict, server error, credentials; a `--stack` that cannot be read or has no `ApiUrl` |
 //! | 3 | timeout, or the deployment failed / was rejected while we waited |
 //! | 4 | `aviary judge` could not read its inputs (its verdicts use 0, 1 and 2) |
 
@@ -31,6 +31,9 @@ pub enum CliError {
     Tarball { file: String, source: aviary_docker_save::TarballError },
     #[error(transparent)]
     Api(Box<ClientError>),
+    /// `--stack`: the stack could not be read or names no API.
+    #[error("stack '{name}': {message}")]
+    Stack { name: String, message: String },
     #[error("uploading {file} failed: {message}")]
     Upload { file: String, message: String },
     #[error("deployment {id} is {status}: {reason}")]
@@ -76,7 +79,7 @@ impl CliError {
             | CliError::Tarball { .. }
             | CliError::Monitoring(_) => EXIT_USAGE,
             CliError::Api(e) if e.is_validation() => EXIT_USAGE,
-            CliError::Api(_) | CliError::Upload { .. } => EXIT_API,
+            CliError::Api(_) | CliError::Upload { .. } | CliError::Stack { .. } => EXIT_API,
             #[cfg(feature = "local")]
             CliError::Local(_) | CliError::LocalStack(_) | CliError::Other(_) => EXIT_API,
             CliError::DeploymentFailed { .. } | CliError::Timeout { .. } => EXIT_FAILED,

@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod error;
 mod output;
+mod stack;
 mod watch;
 
 use std::process::ExitCode;
@@ -123,22 +124,19 @@ async fn run(cli: Cli, ctx: Ctx) -> Result<u8, CliError> {
     }
 }
 
-/// `aviary console`: serves the embedded web console until Ctrl-C.
+/// `aviary console`: serves the embedded web console until Ctrl-C. It signs what it forwards
+/// exactly as the other commands sign their requests (same `--profile`, `--region`, `--sign`).
 async fn console(port: u16, api: cli::ApiArgs) -> Result<u8, CliError> {
-    let endpoint = api
-        .endpoint
-        .clone()
-        .ok_or_else(|| CliError::Usage("no API endpoint: pass --endpoint URL or set AVIARY_ENDPOINT".into()))?;
-    let sign = if api.no_sign {
-        aviary_console::SignMode::Never
-    } else if api.sign {
-        aviary_console::SignMode::Always
-    } else {
-        aviary_console::SignMode::Auto
-    };
+    let (endpoint, url) = commands::endpoint(&api).await?;
     let mut opts = aviary_console::ConsoleOptions::new(endpoint, port);
-    opts.sign = sign;
-    opts.region = api.region.clone();
+    match commands::signing(&api, &url).await? {
+        Some((region, credentials)) => {
+            opts.sign = aviary_console::SignMode::Always;
+            opts.region = Some(region);
+            opts.credentials = Some(credentials);
+        }
+        None => opts.sign = aviary_console::SignMode::Never,
+    }
     let server = aviary_console::serve(opts).await.map_err(|e| CliError::Usage(e.to_string()))?;
     println!("Aviary console: {} (Ctrl-C to stop)", server.url);
     let _ = tokio::signal::ctrl_c().await;

@@ -349,3 +349,61 @@ fn local_up_json_prints_its_state() {
     json_shapes::check("local up", &printed);
     assert_eq!(printed, state);
 }
+
+/// `--stack NAME`: the endpoint is the stack's `ApiUrl` output, read from CloudFormation (here
+/// the emulator's, through `AWS_ENDPOINT_URL`), and the flag beats `AVIARY_ENDPOINT`. A missing
+/// stack and a stack without the output are one line each, exit 2.
+#[test]
+fn stack_names_the_endpoint_through_its_api_url_output() {
+    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-stack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let up = start(&dir, false);
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
+    let endpoint = state["endpoint"].as_str().unwrap().to_string();
+    let emulator = state["emulator"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = aviary_local::stack::sdk_config(&emulator).await;
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        for (name, outputs) in [
+            ("aviary-e2e", serde_json::json!({"ApiUrl": {"Value": format!("{endpoint}/")}, "Other": {"Value": "x"}})),
+            ("not-aviary", serde_json::json!({"Other": {"Value": "x"}})),
+        ] {
+            let template = serde_json::json!({
+                "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": format!("{name}-q")}}},
+                "Outputs": outputs,
+            });
+            cfn.create_stack().stack_name(name).template_body(template.to_string()).send().await.expect("create the stack");
+        }
+    });
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("AVIARY_ENDPOINT", "http://127.0.0.1:9") // the flag must win over it
+            .env_remove("AVIARY_STACK")
+            .env("AWS_ENDPOINT_URL", &emulator)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("run aviary")
+    };
+    let listed = json(run(&["--stack", "aviary-e2e", "--json", "ls"]), "ls through --stack");
+    assert!(listed.as_array().is_some(), "{listed}");
+    let env = ok(run(&["env", "--stack", "aviary-e2e"]), "env through --stack after the command");
+    assert!(env.contains(state["listenerArn"].as_str().unwrap()), "{env}");
+
+    let o = run(&["--stack", "no-such-stack", "ls"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: stack 'no-such-stack': no such stack in us-east-1"), "{err}");
+
+    let o = run(&["--stack", "not-aviary", "ls"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("stack 'not-aviary': it has no ApiUrl output (status CREATE_COMPLETE in us-east-1)"), "{err}");
+}

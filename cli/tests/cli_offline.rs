@@ -27,7 +27,7 @@ fn fixture(p: &str) -> PathBuf {
 /// Runs aviary with a clean environment (no endpoint or AWS settings from the caller).
 fn aviary(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(BIN);
-    c.args(args).env_remove("AVIARY_ENDPOINT").env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/nonexistent").env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    c.args(args).env_remove("AVIARY_ENDPOINT").env_remove("AVIARY_STACK").env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/nonexistent").env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
     for k in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"] {
         c.env_remove(k);
     }
@@ -257,6 +257,28 @@ fn loopback_endpoints_are_not_signed_by_default_and_missing_credentials_fail_cle
     // A defined profile gets past the check (and then lacks credentials here).
     let o = aviary(&["--endpoint", &server.url, "--sign", "--profile", "team", "ls"], &[("AWS_CONFIG_FILE", cfg)]);
     assert!(!stderr(&o).contains("is not defined"), "{}", stderr(&o));
+    // The console signs with the same profile as every other command: an unknown one is refused
+    // before it serves anything (it used to take the default chain and serve on).
+    let mut console = Command::new(BIN)
+        .args(["console", "--port", "0", "--endpoint", &server.url, "--sign", "--profile", "nosuch"])
+        .env("AWS_CONFIG_FILE", cfg)
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run aviary console");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while console.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = console.kill();
+            panic!("aviary console --profile nosuch kept serving instead of refusing the profile");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = console.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("AWS profile 'nosuch' (from --profile) is not defined in"), "{}", stderr(&o));
     assert_eq!(server.requests.lock().unwrap().len(), before, "nothing was sent");
 }
 
@@ -310,6 +332,10 @@ fn usage_errors_exit_1() {
     let o = aviary(&["ls"], &[]);
     assert_eq!(code(&o), 1, "no endpoint");
     assert!(stderr(&o).contains("AVIARY_ENDPOINT"));
+    let o = aviary(&["ls", "--stack", "aviary"], &[]);
+    assert_eq!(code(&o), 1, "a stack with no region to look in: {}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: no AWS region to find stack 'aviary' in: pass --region"), "{}", stderr(&o));
+    assert_eq!(code(&aviary(&["ls", "--stack", "aviary", "--endpoint", "http://127.0.0.1:9"], &[])), 1, "one place, one choice");
     assert_eq!(code(&aviary(&["traffic", "web-1", "--endpoint", "http://127.0.0.1:9"], &[])), 1, "nothing to change");
     assert_eq!(code(&aviary(&["frobnicate"], &[])), 1);
     assert_eq!(code(&aviary(&["ls", "--status", "asleep"], &[])), 1);

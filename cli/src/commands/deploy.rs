@@ -367,6 +367,8 @@ async fn find_s3_deployment(client: &Client, u: &UploadedCanary<'_>, poll: Durat
 pub async fn run(args: DeployArgs, outer: &ApiArgs, ctx: Ctx) -> Result<u8, CliError> {
     let api = args.api.or(outer);
     let c = load(&args.dir)?;
+    // `--stack`: the endpoint is known before anything is uploaded (it decides whether to wait).
+    let api = crate::stack::resolve(api).await?;
     if !ctx.json {
         println!("checked {}", args.dir.display());
         print!("{}", summary(&c));

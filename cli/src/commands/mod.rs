@@ -98,28 +98,40 @@ pub fn defines_profile(text: &str, name: &str) -> bool {
     })
 }
 
-pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
-    let endpoint = api.endpoint.clone().ok_or_else(|| {
+/// The API endpoint these options name (`--endpoint`, or `--stack`'s `ApiUrl` output), parsed.
+pub async fn endpoint(api: &ApiArgs) -> Result<(String, reqwest::Url), CliError> {
+    let api = crate::stack::resolve(api.clone()).await?;
+    let endpoint = api.endpoint.ok_or_else(|| {
         CliError::Usage(
-            "no API endpoint: pass --endpoint URL or set AVIARY_ENDPOINT (the stack's ApiUrl output, or the endpoint `aviary local up` prints)".into(),
+            "no API endpoint: pass --endpoint URL or --stack NAME, or set AVIARY_ENDPOINT (the stack's ApiUrl output, or the endpoint `aviary local up` prints)".into(),
         )
     })?;
     let url = reqwest::Url::parse(&endpoint).map_err(|e| CliError::Usage(format!("invalid --endpoint '{endpoint}': {e}")))?;
-    let signer = if should_sign(api, &url)? {
-        let config = aws_loader(api)?.load().await;
-        let region = api
-            .region
-            .clone()
-            .or_else(|| region_from_host(&url))
-            .or_else(|| config.region().map(|r| r.to_string()))
-            .ok_or_else(|| CliError::Usage("no AWS region to sign requests for: pass --region or set AWS_REGION".into()))?;
-        let provider = config.credentials_provider().ok_or_else(|| {
-            CliError::Usage("no AWS credentials provider configured (pass --no-sign for a local endpoint)".into())
-        })?;
-        Some(Signer::new(provider, region))
-    } else {
-        None
-    };
+    Ok((endpoint, url))
+}
+
+/// The region and credentials requests to `url` are signed with, or None when they are not
+/// signed (`--no-sign`, or a loopback endpoint without `--sign`).
+pub async fn signing(api: &ApiArgs, url: &reqwest::Url) -> Result<Option<(String, aws_credential_types::provider::SharedCredentialsProvider)>, CliError> {
+    if !should_sign(api, url)? {
+        return Ok(None);
+    }
+    let config = aws_loader(api)?.load().await;
+    let region = api
+        .region
+        .clone()
+        .or_else(|| region_from_host(url))
+        .or_else(|| config.region().map(|r| r.to_string()))
+        .ok_or_else(|| CliError::Usage("no AWS region to sign requests for: pass --region or set AWS_REGION".into()))?;
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| CliError::Usage("no AWS credentials provider configured (pass --no-sign for a local endpoint)".into()))?;
+    Ok(Some((region, provider)))
+}
+
+pub async fn connect(api: &ApiArgs) -> Result<Client, CliError> {
+    let (endpoint, url) = endpoint(api).await?;
+    let signer = signing(api, &url).await?.map(|(region, provider)| Signer::new(provider, region));
     Ok(Client::new(&endpoint, signer)?)
 }
 
