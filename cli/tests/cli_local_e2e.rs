@@ -20,7 +20,18 @@ const BIN: &str = env!("CARGO_BIN_EXE_aviary");
 
 struct LocalUp {
     child: Child,
+    /// The test's own directory: the state file, `local-up.log` (and `local-up.json`).
+    dir: PathBuf,
     state_file: PathBuf,
+    /// The state file's document, once `local up` wrote it.
+    state: serde_json::Value,
+}
+
+impl LocalUp {
+    /// A string field of the state file.
+    fn field(&self, name: &str) -> String {
+        self.state[name].as_str().unwrap_or_else(|| panic!("state file without {name}: {}", self.state)).to_string()
+    }
 }
 
 impl LocalUp {
@@ -51,16 +62,19 @@ impl Drop for LocalUp {
     }
 }
 
-fn aviary(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["--endpoint", endpoint, "--no-sign"])
-        .args(args)
+/// The CLI with the emulator's dummy credentials and region.
+fn aviary_command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run aviary")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    c
+}
+
+fn aviary(endpoint: &str, args: &[&str]) -> Output {
+    aviary_command(&["--endpoint", endpoint, "--no-sign"]).args(args).output().expect("run aviary")
 }
 
 fn ok(o: Output, what: &str) -> String {
@@ -80,9 +94,12 @@ fn json(o: Output, what: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
 }
 
-/// `aviary local up` in the background; with `json`, its stdout goes to `local-up.json` instead
-/// of the log.
-fn start(dir: &Path, json: bool) -> LocalUp {
+/// `aviary local up` in the background, in a fresh directory named after the test; with
+/// `json`, its stdout goes to `local-up.json` instead of the log.
+fn start(name: &str, json: bool) -> LocalUp {
+    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let state_file = dir.join("state.json");
     let log = std::fs::File::create(dir.join("local-up.log")).unwrap();
     let stdout = if json { std::fs::File::create(dir.join("local-up.json")).unwrap() } else { log.try_clone().unwrap() };
@@ -94,12 +111,13 @@ fn start(dir: &Path, json: bool) -> LocalUp {
         .stderr(Stdio::from(log))
         .spawn()
         .expect("start aviary local up");
-    let up = LocalUp { child, state_file };
+    let mut up = LocalUp { child, dir, state_file, state: serde_json::Value::Null };
     let deadline = Instant::now() + Duration::from_secs(60);
     while !up.state_file.exists() {
-        assert!(Instant::now() < deadline, "local up did not start within 60s: {}", std::fs::read_to_string(dir.join("local-up.log")).unwrap_or_default());
+        assert!(Instant::now() < deadline, "local up did not start within 60s: {}", std::fs::read_to_string(up.dir.join("local-up.log")).unwrap_or_default());
         std::thread::sleep(Duration::from_millis(100));
     }
+    up.state = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
     up
 }
 
@@ -129,15 +147,9 @@ fn canary_share(rules: &[RuleSnapshot]) -> Option<f64> {
 #[test]
 fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let up = start(&dir, false);
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
-    let endpoint = state["endpoint"].as_str().unwrap().to_string();
-    let emulator = state["emulator"].as_str().unwrap().to_string();
-    let listener = state["listenerArn"].as_str().unwrap().to_string();
-    let sample = state["sampleDir"].as_str().unwrap().to_string();
+    let up = start("lifecycle", false);
+    let dir = up.dir.clone();
+    let (endpoint, emulator, listener, sample) = (up.field("endpoint"), up.field("emulator"), up.field("listenerArn"), up.field("sampleDir"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let before = rt.block_on(rules(&emulator, &listener));
     assert!(canary_share(&before).is_none());
@@ -179,7 +191,7 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(canary_share(&rt.block_on(rules(&emulator, &listener))), Some(5.0));
 
     // Real requests through the sample listener's rules: the canary answers its share.
-    assert!(state["dataPlaneUrl"].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{state}");
+    assert!(up.field("dataPlaneUrl").starts_with("http://127.0.0.1:"), "{}", up.state);
     let sf = up.state_file.to_str().unwrap();
     let loaded = json(aviary(&endpoint, &["--json", "local", "load", "--seconds", "2", "--state-file", sf]), "local load");
     json_shapes::check("local load", &loaded);
@@ -269,9 +281,9 @@ fn local_up_then_deploy_events_traffic_destroy_s3_and_cleanup() {
     assert_eq!(o.status.code(), Some(2), "traffic on a destroyed canary is a 409");
 
     // Straight to S3: the canary tarball upload starts the deployment.
-    let bucket = state["bucket"].as_str().unwrap();
+    let bucket = up.field("bucket");
     let s3 = json(
-        aviary(&endpoint, &["--json", "deploy", &sample, "--s3-bucket", bucket, "--s3-endpoint", &emulator, "--poll-ms", "100", "--timeout", "60"]),
+        aviary(&endpoint, &["--json", "deploy", &sample, "--s3-bucket", &bucket, "--s3-endpoint", &emulator, "--poll-ms", "100", "--timeout", "60"]),
         "deploy --s3-bucket",
     );
     assert_eq!(s3["status"], "ACTIVE");
@@ -333,21 +345,17 @@ fn demo_json_is_one_document_with_the_documented_fields() {
 /// `aviary --json local up`: the state file's document on stdout, with the documented fields.
 #[test]
 fn local_up_json_prints_its_state() {
-    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-json-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let up = start(&dir, true);
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
+    let up = start("json", true);
     let deadline = Instant::now() + Duration::from_secs(10);
     let printed: serde_json::Value = loop {
-        match serde_json::from_slice(&std::fs::read(dir.join("local-up.json")).unwrap()) {
+        match serde_json::from_slice(&std::fs::read(up.dir.join("local-up.json")).unwrap()) {
             Ok(v) => break v,
             Err(e) => assert!(Instant::now() < deadline, "local up --json printed no JSON: {e}"),
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     json_shapes::check("local up", &printed);
-    assert_eq!(printed, state);
+    assert_eq!(printed, up.state);
 }
 
 /// `--stack NAME`: the endpoint is the stack's `ApiUrl` output, read from CloudFormation (here
@@ -355,13 +363,8 @@ fn local_up_json_prints_its_state() {
 /// stack and a stack without the output are one line each, exit 2.
 #[test]
 fn stack_names_the_endpoint_through_its_api_url_output() {
-    let dir = std::env::temp_dir().join(format!("aviary-cli-e2e-stack-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let up = start(&dir, false);
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&up.state_file).unwrap()).unwrap();
-    let endpoint = state["endpoint"].as_str().unwrap().to_string();
-    let emulator = state["emulator"].as_str().unwrap().to_string();
+    let up = start("stack", false);
+    let (endpoint, emulator) = (up.field("endpoint"), up.field("emulator"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let config = aviary_local::stack::sdk_config(&emulator).await;
@@ -378,22 +381,17 @@ fn stack_names_the_endpoint_through_its_api_url_output() {
         }
     });
     let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
+        aviary_command(args)
             .env("AVIARY_ENDPOINT", "http://127.0.0.1:9") // the flag must win over it
             .env_remove("AVIARY_STACK")
             .env("AWS_ENDPOINT_URL", &emulator)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .expect("run aviary")
     };
     let listed = json(run(&["--stack", "aviary-e2e", "--json", "ls"]), "ls through --stack");
     assert!(listed.as_array().is_some(), "{listed}");
     let env = ok(run(&["env", "--stack", "aviary-e2e"]), "env through --stack after the command");
-    assert!(env.contains(state["listenerArn"].as_str().unwrap()), "{env}");
+    assert!(env.contains(&up.field("listenerArn")), "{env}");
 
     let o = run(&["--stack", "no-such-stack", "ls"]);
     assert_eq!(o.status.code(), Some(2));

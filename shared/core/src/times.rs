@@ -22,21 +22,38 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
-struct SecsVisitor;
+/// Reads an RFC 3339 time into an `i64` with `parse`; with `numbers`, also the plain numbers
+/// records held before times became strings.
+struct TimeVisitor {
+    parse: fn(&str) -> Option<i64>,
+    example: &'static str,
+    numbers: bool,
+}
 
-impl de::Visitor<'_> for SecsVisitor {
+/// Unix seconds; records stored before times were strings hold numbers.
+const SECONDS: TimeVisitor = TimeVisitor { parse: parse_rfc3339, example: "2026-12-04T05:30:00Z", numbers: true };
+/// Unix milliseconds; no record ever held these as numbers.
+const MILLISECONDS: TimeVisitor = TimeVisitor { parse: parse_rfc3339_ms, example: "2026-12-04T05:30:00.123Z", numbers: false };
+
+impl de::Visitor<'_> for TimeVisitor {
     type Value = i64;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an RFC 3339 time such as 2026-12-04T05:30:00Z")
+        write!(f, "an RFC 3339 time such as {}", self.example)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-        parse_rfc3339(v).ok_or_else(|| E::custom(format!("{v:?} is not an RFC 3339 time such as 2026-12-04T05:30:00Z")))
+        (self.parse)(v).ok_or_else(|| E::custom(format!("{v:?} is not an RFC 3339 time such as {}", self.example)))
     }
-    // Records stored before times were strings.
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
-        Ok(v)
+        if self.numbers {
+            Ok(v)
+        } else {
+            Err(E::invalid_type(de::Unexpected::Signed(v), &self))
+        }
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+        if !self.numbers {
+            return Err(E::invalid_type(de::Unexpected::Unsigned(v), &self));
+        }
         i64::try_from(v).map_err(|_| E::custom("time out of range"))
     }
 }
@@ -50,7 +67,7 @@ pub mod secs {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        d.deserialize_any(SecsVisitor)
+        d.deserialize_any(SECONDS)
     }
 }
 
@@ -64,17 +81,7 @@ pub mod ms {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        struct Ms;
-        impl de::Visitor<'_> for Ms {
-            type Value = i64;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an RFC 3339 time such as 2026-12-04T05:30:00.123Z")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-                parse_rfc3339_ms(v).ok_or_else(|| E::custom(format!("{v:?} is not an RFC 3339 time such as 2026-12-04T05:30:00.123Z")))
-            }
-        }
-        d.deserialize_str(Ms)
+        d.deserialize_str(MILLISECONDS)
     }
 }
 
@@ -103,7 +110,7 @@ pub mod opt_secs {
                 Ok(None)
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
-                d.deserialize_any(SecsVisitor).map(Some)
+                d.deserialize_any(SECONDS).map(Some)
             }
         }
         d.deserialize_option(Opt)
@@ -136,5 +143,23 @@ mod tests {
         let e = serde_json::from_str::<T>(r#"{"at": "yesterday"}"#).unwrap_err().to_string();
         assert!(e.contains("\"yesterday\" is not an RFC 3339 time"), "{e}");
         assert_eq!(parse_rfc3339_ms("2027-01-15T08:00:00.123Z"), Some(1_800_000_000_123));
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct M {
+        #[serde(with = "ms")]
+        at: i64,
+    }
+
+    #[test]
+    fn millisecond_times_are_strings_only() {
+        let m = M { at: 1_800_000_000_123 };
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json, serde_json::json!({"at": "2027-01-15T08:00:00.123Z"}));
+        assert_eq!(serde_json::from_value::<M>(json).unwrap(), m);
+        let e = serde_json::from_str::<M>(r#"{"at": "soon"}"#).unwrap_err().to_string();
+        assert!(e.contains("\"soon\" is not an RFC 3339 time such as 2026-12-04T05:30:00.123Z"), "{e}");
+        let e = serde_json::from_str::<M>(r#"{"at": 1800000000123}"#).unwrap_err().to_string();
+        assert!(e.contains("expected an RFC 3339 time such as 2026-12-04T05:30:00.123Z"), "{e}");
     }
 }
