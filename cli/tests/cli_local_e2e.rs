@@ -380,18 +380,29 @@ fn stack_names_the_endpoint_through_its_api_url_output() {
             cfn.create_stack().stack_name(name).template_body(template.to_string()).send().await.expect("create the stack");
         }
     });
-    let run = |args: &[&str]| {
-        aviary_command(args)
-            .env("AVIARY_ENDPOINT", "http://127.0.0.1:9") // the flag must win over it
+    let command = |args: &[&str]| {
+        let mut c = aviary_command(args);
+        c.env("AVIARY_ENDPOINT", "http://127.0.0.1:9") // the flag must win over it
             .env_remove("AVIARY_STACK")
-            .env("AWS_ENDPOINT_URL", &emulator)
-            .output()
-            .expect("run aviary")
+            .env("AWS_ENDPOINT_URL", &emulator);
+        c
     };
+    let run = |args: &[&str]| command(args).output().expect("run aviary");
     let listed = json(run(&["--stack", "aviary-e2e", "--json", "ls"]), "ls through --stack");
     assert!(listed.as_array().is_some(), "{listed}");
     let env = ok(run(&["env", "--stack", "aviary-e2e"]), "env through --stack after the command");
     assert!(env.contains(&up.field("listenerArn")), "{env}");
+
+    // The console finds the API the same way: its proxied calls reach the stack's endpoint.
+    let mut console = command(&["console", "--port", "0", "--stack", "aviary-e2e"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the console");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(console.stdout.take().unwrap()), &mut first).unwrap();
+    let url = first.strip_prefix("Aviary console: ").and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("console said: {first:?}")).trim_end_matches('/').to_string();
+    let proxied = rt.block_on(async { reqwest::get(format!("{url}/api/deployments")).await.expect("ask the console").json::<serde_json::Value>().await });
+    let _ = console.kill();
+    let _ = console.wait();
+    let proxied = proxied.expect("the console answers the API's JSON");
+    assert!(proxied["items"].is_array(), "a page of deployments: {proxied}");
 
     let o = run(&["--stack", "no-such-stack", "ls"]);
     assert_eq!(o.status.code(), Some(2));
@@ -404,4 +415,51 @@ fn stack_names_the_endpoint_through_its_api_url_output() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("stack 'not-aviary': it has no ApiUrl output (status CREATE_COMPLETE in us-east-1)"), "{err}");
+}
+
+/// The processes whose parent is `pid`, with their command names (Linux `/proc`).
+fn children_of(pid: u32) -> Vec<(u32, String)> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // "pid (comm) state ppid …": the name may hold spaces, so split after its last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let ppid = stat[close + 1..].split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push((child, stat[open + 1..close].to_string()));
+        }
+    }
+    out
+}
+
+/// Gone, or a zombie nobody reaps: it runs no more.
+fn has_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next().map(|s| s == "Z" || s == "X")).unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+/// `aviary local up` killed outright (SIGKILL: nothing of it runs, no destructor) leaves no
+/// emulator and no sample-app process behind.
+#[test]
+fn local_up_killed_outright_leaves_no_process_behind() {
+    let mut up = start("killed", false);
+    let pid = up.child.id();
+    let children = children_of(pid);
+    let names: Vec<&str> = children.iter().map(|(_, n)| n.as_str()).collect();
+    assert!(names.iter().filter(|n| n.starts_with("aviary-sample")).count() >= 2, "the sample environment's production processes: {children:?}");
+    assert!(names.iter().any(|n| n.starts_with("python") || n.starts_with("moto")), "the emulator: {children:?}");
+    up.child.kill().unwrap();
+    up.child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let running: Vec<&(u32, String)> = children.iter().filter(|(p, _)| !has_ended(*p)).collect();
+        if running.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running 10 s after `local up` was killed: {running:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

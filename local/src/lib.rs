@@ -5,8 +5,10 @@
 //! handlers in-process ([`invoker`]), and [`pump`] delivers S3 event notifications to
 //! `s3-trigger`. [`cloudwatch_bridge`] lets the SDK's CloudWatch client talk to the emulator
 //! (analyses and the live verdict). [`demo`] strings it together into the README's first command.
+//! Every process it starts dies with it ([`child`]).
 
 pub mod api_server;
+pub mod child;
 pub mod cloudwatch_bridge;
 pub mod dataplane;
 pub mod demo;

@@ -40,7 +40,10 @@ impl Moto {
             return Err(MotoError::NotInstalled(bin));
         }
         let port = free_port().map_err(MotoError::NoPort)?;
-        let child = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        // The emulator stops with its owner even when the owner is killed outright.
+        crate::child::dies_with_starting_thread(&mut cmd);
+        let child = cmd
             .args(args)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())

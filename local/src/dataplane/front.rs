@@ -470,6 +470,8 @@ async fn spawn(s: &Shared, role: &str) -> Result<Process, String> {
     if role == "canary" {
         cmd.args(s.canary_fault.args());
     }
+    // Started on the control thread: the process ends with the data plane, or with Aviary.
+    crate::child::dies_with_starting_thread(&mut cmd);
     let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).kill_on_drop(true).spawn().map_err(|e| e.to_string())?;
     // Ready when it accepts a connection (at most 5 s).
     let started = Instant::now();
