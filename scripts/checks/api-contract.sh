@@ -55,11 +55,9 @@ echo "[api-contract] schemathesis against $URL"
 # Every check except: the SigV4 ones (the local front has no authentication: API Gateway
 # does it on AWS) and `positive_data_acceptance` (a schema-valid spec still needs its
 # listener and artifacts to exist, which admission checks, so it may rightly be a 400).
-# The planned analyses routes answer 501 until they are wired.
 "$VENV/st" run api/openapi.yaml --url "$URL" \
   --checks all --exclude-checks ignored_auth,missing_required_header,positive_data_acceptance \
   --generation-with-security-parameters false \
-  --exclude-path-regex '/analyses' \
   --phases examples,coverage,fuzzing \
   --max-examples "${API_CONTRACT_MAX_EXAMPLES:-25}" \
   --generation-deterministic --workers 1 --request-timeout 20 \

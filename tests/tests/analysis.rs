@@ -5,11 +5,14 @@
 //! through the fake server, and every refusal (unknown deployment, no target groups, bad
 //! configs, metric store errors).
 
+mod alb_metrics;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alb_metrics::{noise, put_alb_metrics};
 use aviary_analysis::live;
 use aviary_analysis::metrics::prometheus::PrometheusSource;
 use aviary_analysis::metrics::{queries_from_config, MetricQuery, MetricSource, TimeWindow};
@@ -25,8 +28,6 @@ use aviary_core::status::Status;
 use aviary_judge::{Label, ScoreThresholds, Verdict};
 use aviary_monitoring::context::{load_balancer_dimension, target_group_dimension};
 use aviary_tests::{harness, Harness};
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -37,12 +38,6 @@ use serde_json::{json, Value};
 // A fake Prometheus: answers query_range from the query's text, and records every query.
 // ---------------------------------------------------------------------------------------------
 
-/// Deterministic noise in [0, 1) per point and role.
-fn noise(i: usize, seed: u64) -> f64 {
-    let x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let x = (x ^ (x >> 31)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
 
 /// Value `i` of `role` for the metric the query reads: latency and 5xx regressed on the
 /// canary, CPU and memory the same distribution on both.
@@ -225,29 +220,6 @@ fn label(r: &AnalysisRecord, metric: &str) -> (Label, bool) {
 
 /// Writes per-minute ALB metrics for one target group, as the ALB would (5xx only for minutes
 /// that had any).
-async fn put_alb_metrics(cw: &aws_sdk_cloudwatch::Client, lb: &str, tg: &str, start: i64, minutes: usize, latency: impl Fn(usize) -> f64, errors: impl Fn(usize) -> u32) {
-    let dims = [
-        Dimension::builder().name("LoadBalancer").value(lb).build(),
-        Dimension::builder().name("TargetGroup").value(tg).build(),
-    ];
-    let mut data = Vec::new();
-    for i in 0..minutes {
-        // Mid-minute: the point belongs to its period whatever the rounding.
-        let at = DateTime::from_secs(start + i as i64 * 60 + 30);
-        let datum = |name: &str, v: f64| {
-            MetricDatum::builder().metric_name(name).set_dimensions(Some(dims.to_vec())).timestamp(at).value(v).build()
-        };
-        data.push(datum("TargetResponseTime", latency(i)));
-        data.push(datum("RequestCount", 100.0 + (noise(i, 11) * 20.0).round()));
-        if errors(i) > 0 {
-            data.push(datum("HTTPCode_Target_5XX_Count", f64::from(errors(i))));
-        }
-    }
-    for chunk in data.chunks(500) {
-        cw.put_metric_data().namespace("AWS/ApplicationELB").set_metric_data(Some(chunk.to_vec())).send().await.expect("PutMetricData");
-    }
-}
-
 fn between(start: i64, end: i64) -> AnalysisRequest {
     AnalysisRequest {
         source: SourceChoice::Cloudwatch,

@@ -8,6 +8,7 @@
 //! `serve_local_api` (ignored) keeps a local API running for outside contract tools
 //! (`scripts/checks/api-contract.sh` runs schemathesis against it when it is installed).
 
+mod alb_metrics;
 mod api_support;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,10 @@ use aviary_local::api_server::ApiServer;
 use aviary_core::status::Status;
 use serde_json::{json, Value};
 
+use alb_metrics::{noise, put_alb_metrics};
 use api_support::{fast, start, Api};
+use aviary_core::clock::{rfc3339_ms, Clock, SystemClock};
+use aviary_monitoring::context::{load_balancer_dimension, target_group_dimension};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -84,7 +88,7 @@ async fn exercise(api: &Api, rec: &mut Recorder) {
     rec.send("POST", "/deployments", Some(json!({"spec": {"name": "Bad"}}))).await;
     rec.raw("POST", "/deployments", b"{\"spec\":").await;
     rec.send("POST", "/deployments", Some(json!({"spec": spec, "pad": "x".repeat(300 * 1024)}))).await;
-    api.wait(&id, Status::Active).await;
+    let active = api.wait(&id, Status::Active).await;
 
     // Reads.
     rec.send("GET", "/deployments", None).await;
@@ -118,7 +122,20 @@ async fn exercise(api: &Api, rec: &mut Recorder) {
     rec.send("POST", "/uploads", Some(json!({"name": "web", "files": [{"file": "../run.sh", "contentLength": 10}]}))).await;
     rec.send("POST", "/uploads", Some(json!({"name": "web", "files": [], "pad": "z".repeat(300 * 1024)}))).await;
 
-    // Analyses (planned): 400, 501.
+    // Analyses: 201 and 200 on half an hour of both groups' ALB metrics (put through the local
+    // runtime's CloudWatch bridge, which the API front reads too); 400, 404.
+    let cw = api.rt.cloudwatch();
+    let lb = load_balancer_dimension(&api.env.listener_arn).expect("LoadBalancer dimension");
+    let start = SystemClock.now_secs() / 60 * 60 - 90 * 60;
+    for (arn, seed) in [(&active.resources.baseline_target_group_arn, 1), (&active.resources.canary_target_group_arn, 2)] {
+        let tg = target_group_dimension(arn.as_deref().expect("target group")).expect("TargetGroup dimension");
+        put_alb_metrics(&cw, &lb, &tg, start, 30, move |i| 0.100 + 0.020 * noise(i, seed), |_| 0).await;
+    }
+    let window = json!({"source": "cloudwatch", "start": rfc3339_ms(start * 1000), "end": rfc3339_ms((start + 1800) * 1000)});
+    let stored = rec.send("POST", &format!("/deployments/{id}/analyses"), Some(window)).await;
+    let aid = stored["analysisId"].as_str().unwrap_or_else(|| panic!("a stored analysis: {stored}")).to_string();
+    let back = rec.send("GET", &format!("/deployments/{id}/analyses/{aid}"), None).await;
+    assert_eq!(back["analysisId"], aid.as_str(), "{back}");
     rec.send("POST", &format!("/deployments/{id}/analyses"), Some(json!({}))).await;
     rec.send("POST", "/deployments/Bad_Id/analyses", Some(json!({}))).await;
     rec.send("POST", "/deployments/nothing-0123456789/analyses", Some(json!({}))).await;
